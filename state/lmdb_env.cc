@@ -1,0 +1,123 @@
+#include "state/lmdb_env.h"
+
+#include <lmdb.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace segd {
+
+namespace {
+
+Status FromMdb(int rc, const std::string& what) {
+  if (rc == MDB_SUCCESS) return Status::Ok();
+  std::string msg = "LMDB " + what + ": " + mdb_strerror(rc);
+  if (rc == MDB_MAP_FULL || rc == ENOSPC) return Status::ResourceExhausted(msg);
+  return Status::Internal(msg);
+}
+
+MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+
+}  // namespace
+
+Result<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const std::string& path,
+                                               const LmdbOptions& options) {
+  if (mkdir(path.c_str(), 0750) != 0 && errno != EEXIST) {
+    return Status::Internal("cannot create data folder " + path);
+  }
+  std::unique_ptr<LmdbEnv> env(new LmdbEnv());
+  env->options_ = options;
+  SEGD_RETURN_IF_ERROR(FromMdb(mdb_env_create(&env->env_), "env_create"));
+  SEGD_RETURN_IF_ERROR(FromMdb(mdb_env_set_maxdbs(env->env_, options.max_dbs), "set_maxdbs"));
+  // An existing environment may be larger than the initial size: keep it.
+  SEGD_RETURN_IF_ERROR(
+      FromMdb(mdb_env_set_mapsize(env->env_, options.initial_map_bytes), "set_mapsize"));
+  unsigned flags = MDB_NOTLS | (options.sync ? 0 : MDB_NOSYNC);
+  SEGD_RETURN_IF_ERROR(FromMdb(mdb_env_open(env->env_, path.c_str(), flags, 0640), "open " + path));
+  MDB_envinfo info;
+  mdb_env_info(env->env_, &info);
+  env->map_bytes_ = std::max<uint64_t>(info.me_mapsize, options.initial_map_bytes);
+  return env;
+}
+
+LmdbEnv::~LmdbEnv() {
+  if (env_ != nullptr) mdb_env_close(env_);
+}
+
+Result<unsigned> LmdbEnv::OpenDb(const std::string& name) {
+  MDB_txn* txn = nullptr;
+  SEGD_RETURN_IF_ERROR(FromMdb(mdb_txn_begin(env_, nullptr, 0, &txn), "txn_begin"));
+  MDB_dbi dbi = 0;
+  int rc = mdb_dbi_open(txn, name.c_str(), MDB_CREATE, &dbi);
+  if (rc != MDB_SUCCESS) {
+    mdb_txn_abort(txn);
+    return FromMdb(rc, "dbi_open " + name);
+  }
+  SEGD_RETURN_IF_ERROR(FromMdb(mdb_txn_commit(txn), "commit"));
+  return static_cast<unsigned>(dbi);
+}
+
+Result<std::unique_ptr<LmdbTxn>> LmdbEnv::Begin(bool write) {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, write ? 0 : MDB_RDONLY, &txn);
+  if (rc == MDB_MAP_RESIZED) {
+    // Another process grew the map: adopt its size and retry.
+    mdb_env_set_mapsize(env_, 0);
+    rc = mdb_txn_begin(env_, nullptr, write ? 0 : MDB_RDONLY, &txn);
+  }
+  SEGD_RETURN_IF_ERROR(FromMdb(rc, "txn_begin"));
+  return std::unique_ptr<LmdbTxn>(new LmdbTxn(txn));
+}
+
+Status LmdbEnv::Grow() {
+  if (map_bytes_ >= options_.max_map_bytes) {
+    return Status::ResourceExhausted("LMDB map is at its limit of " +
+                                     std::to_string(options_.max_map_bytes) + " bytes");
+  }
+  uint64_t next = std::min(map_bytes_ * 2, options_.max_map_bytes);
+  SEGD_RETURN_IF_ERROR(FromMdb(mdb_env_set_mapsize(env_, next), "set_mapsize"));
+  map_bytes_ = next;
+  return Status::Ok();
+}
+
+uint64_t LmdbEnv::used_bytes() const {
+  MDB_envinfo info;
+  MDB_stat stat;
+  mdb_env_info(env_, &info);
+  mdb_env_stat(env_, &stat);
+  return (static_cast<uint64_t>(info.me_last_pgno) + 1) * stat.ms_psize;
+}
+
+LmdbTxn::~LmdbTxn() {
+  if (txn_ != nullptr) mdb_txn_abort(txn_);
+}
+
+Result<std::optional<std::string_view>> LmdbTxn::Get(unsigned db, std::string_view key) {
+  MDB_val k = Val(key), v;
+  int rc = mdb_get(txn_, db, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::optional<std::string_view>();
+  SEGD_RETURN_IF_ERROR(FromMdb(rc, "get"));
+  return std::optional<std::string_view>(
+      std::string_view(static_cast<const char*>(v.mv_data), v.mv_size));
+}
+
+Status LmdbTxn::Put(unsigned db, std::string_view key, std::string_view value) {
+  MDB_val k = Val(key), v = Val(value);
+  return FromMdb(mdb_put(txn_, db, &k, &v, 0), "put");
+}
+
+Status LmdbTxn::Delete(unsigned db, std::string_view key) {
+  MDB_val k = Val(key);
+  int rc = mdb_del(txn_, db, &k, nullptr);
+  if (rc == MDB_NOTFOUND) return Status::Ok();
+  return FromMdb(rc, "del");
+}
+
+Status LmdbTxn::Commit() {
+  int rc = mdb_txn_commit(txn_);
+  txn_ = nullptr;  // committed or aborted by LMDB either way
+  return FromMdb(rc, "commit");
+}
+
+}  // namespace segd

@@ -1,0 +1,81 @@
+// RAII over an LMDB environment: open, transactions, named databases, and a
+// map that grows on demand instead of failing with MDB_MAP_FULL.
+//
+// Thread-safety: LMDB allows one write transaction per environment at a
+// time; segd gives each environment a single writer (its partition's
+// worker). Read transactions may run on other threads (MDB_NOTLS).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+struct MDB_env;
+struct MDB_txn;
+
+namespace segd {
+
+struct LmdbOptions {
+  uint64_t initial_map_bytes = 64ull << 20;  // 64 MiB; doubles when full
+  uint64_t max_map_bytes = 1ull << 40;       // growth stops here: ResourceExhausted
+  unsigned max_dbs = 32;
+  bool sync = true;  // false: MDB_NOSYNC (a machine crash may lose the last commits)
+};
+
+class LmdbTxn;
+
+class LmdbEnv {
+ public:
+  // Opens (creating if needed) the environment in directory `path`.
+  static Result<std::unique_ptr<LmdbEnv>> Open(const std::string& path,
+                                              const LmdbOptions& options);
+  ~LmdbEnv();
+  LmdbEnv(const LmdbEnv&) = delete;
+  LmdbEnv& operator=(const LmdbEnv&) = delete;
+
+  // Handle of the named database, created on first use.
+  Result<unsigned> OpenDb(const std::string& name);
+
+  // Starts a transaction. REQUIRES: at most one write transaction at a time.
+  Result<std::unique_ptr<LmdbTxn>> Begin(bool write);
+
+  // Doubles the map size (up to max_map_bytes). REQUIRES: no transaction of
+  // this process is open. Called after a write failed with MAP_FULL.
+  Status Grow();
+
+  uint64_t map_bytes() const { return map_bytes_; }
+  // Bytes of the map in use (last page number × page size).
+  uint64_t used_bytes() const;
+
+ private:
+  LmdbEnv() = default;
+  MDB_env* env_ = nullptr;
+  LmdbOptions options_;
+  uint64_t map_bytes_ = 0;
+};
+
+// A transaction; aborted on destruction unless committed.
+class LmdbTxn {
+ public:
+  ~LmdbTxn();
+  LmdbTxn(const LmdbTxn&) = delete;
+  LmdbTxn& operator=(const LmdbTxn&) = delete;
+
+  // The value is valid until the transaction ends or the key is written.
+  Result<std::optional<std::string_view>> Get(unsigned db, std::string_view key);
+  // ResourceExhausted when the map is full: abort, Grow(), redo.
+  Status Put(unsigned db, std::string_view key, std::string_view value);
+  Status Delete(unsigned db, std::string_view key);  // absent key is not an error
+  Status Commit();
+
+ private:
+  friend class LmdbEnv;
+  explicit LmdbTxn(MDB_txn* txn) : txn_(txn) {}
+  MDB_txn* txn_;
+};
+
+}  // namespace segd

@@ -1,0 +1,122 @@
+#include "stream/producer.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "common/log.h"
+#include "stream/consumer.h"
+#include "stream/kafka_handles.h"
+
+namespace segd {
+
+struct TransactionalProducer::Impl {
+  kafka::HandlePtr rk;
+};
+
+Result<std::unique_ptr<TransactionalProducer>> TransactionalProducer::Create(
+    const ProducerOptions& options) {
+  std::map<std::string, std::string> defaults = {
+      {"bootstrap.servers", options.kafka.brokers},
+      {"transactional.id", options.transactional_id},
+      {"enable.idempotence", "true"},
+      // Same partition for a key as Kafka's Java clients.
+      {"partitioner", "murmur2_random"},
+      {"linger.ms", "5"},
+      {"client.id", "segd-producer"},
+  };
+  auto conf = kafka::MakeConf(defaults, options.kafka.producer);
+  if (!conf.ok()) return conf.status();
+  kafka::InstallLogCallbacks(conf->get());
+  char errstr[512];
+  kafka::HandlePtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), errstr, sizeof(errstr)));
+  if (!rk) return Status::InvalidArgument(std::string("Kafka producer: ") + errstr);
+  conf->release();
+  std::unique_ptr<TransactionalProducer> p(new TransactionalProducer());
+  p->impl_ = std::make_unique<Impl>();
+  p->impl_->rk = std::move(rk);
+  return p;
+}
+
+TransactionalProducer::~TransactionalProducer() {
+  if (impl_ && impl_->rk) {
+    // Undelivered messages belong to an uncommitted transaction, which the
+    // next incarnation aborts: nothing is lost by not waiting for them.
+    rd_kafka_flush(impl_->rk.get(), 0);
+  }
+}
+
+Status TransactionalProducer::InitTransactions(int timeout_ms) {
+  kafka::ErrorPtr e(rd_kafka_init_transactions(impl_->rk.get(), timeout_ms));
+  return kafka::StatusFromError(e.get(), "init_transactions");
+}
+
+Status TransactionalProducer::BeginTransaction() {
+  kafka::ErrorPtr e(rd_kafka_begin_transaction(impl_->rk.get()));
+  return kafka::StatusFromError(e.get(), "begin_transaction");
+}
+
+Status TransactionalProducer::Produce(const OutMessage& m) {
+  while (true) {
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (!m.headers.empty()) {
+      hdrs = rd_kafka_headers_new(m.headers.size());
+      for (const auto& [name, value] : m.headers) {
+        rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()), value.data(),
+                            static_cast<ssize_t>(value.size()));
+      }
+    }
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        impl_->rk.get(), RD_KAFKA_V_TOPIC(m.topic.c_str()),
+        RD_KAFKA_V_KEY(m.key.data(), m.key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(m.value.data()), m.value.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();  // rk owns hdrs
+    if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(impl_->rk.get(), 100);
+      continue;
+    }
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      char buf[512];
+      rd_kafka_fatal_error(impl_->rk.get(), buf, sizeof(buf));
+      return Status::Fatal(std::string("produce: ") + buf);
+    }
+    if (err == RD_KAFKA_RESP_ERR__STATE) {
+      return Status::Aborted(std::string("produce: ") + rd_kafka_err2str(err));
+    }
+    return Status::Internal("produce to " + m.topic + ": " + rd_kafka_err2str(err));
+  }
+}
+
+Status TransactionalProducer::SendOffsets(const std::vector<PartitionOffset>& offsets,
+                                          Consumer& consumer, int timeout_ms) {
+  auto* crk = static_cast<rd_kafka_t*>(consumer.native_handle());
+  kafka::GroupMetadataPtr cgmd(rd_kafka_consumer_group_metadata(crk));
+  kafka::PartitionListPtr list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (const auto& po : offsets) {
+    auto* e = rd_kafka_topic_partition_list_add(list.get(), po.tp.topic.c_str(), po.tp.partition);
+    e->offset = po.offset;
+    if (!po.metadata.empty()) {
+      // librdkafka frees elems' metadata with the list: give it its own copy.
+      e->metadata = malloc(po.metadata.size());
+      memcpy(e->metadata, po.metadata.data(), po.metadata.size());
+      e->metadata_size = po.metadata.size();
+    }
+  }
+  kafka::ErrorPtr e(
+      rd_kafka_send_offsets_to_transaction(impl_->rk.get(), list.get(), cgmd.get(), timeout_ms));
+  return kafka::StatusFromError(e.get(), "send_offsets_to_transaction");
+}
+
+Status TransactionalProducer::CommitTransaction(int timeout_ms) {
+  kafka::ErrorPtr e(rd_kafka_commit_transaction(impl_->rk.get(), timeout_ms));
+  return kafka::StatusFromError(e.get(), "commit_transaction");
+}
+
+Status TransactionalProducer::AbortTransaction(int timeout_ms) {
+  kafka::ErrorPtr e(rd_kafka_abort_transaction(impl_->rk.get(), timeout_ms));
+  return kafka::StatusFromError(e.get(), "abort_transaction");
+}
+
+}  // namespace segd

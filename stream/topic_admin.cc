@@ -1,0 +1,84 @@
+#include "stream/topic_admin.h"
+
+#include "stream/kafka_handles.h"
+
+namespace segd {
+
+namespace {
+
+Result<kafka::HandlePtr> AdminHandle(const KafkaSettings& kafka) {
+  auto conf = kafka::MakeConf({{"bootstrap.servers", kafka.brokers}, {"client.id", "segd-admin"}},
+                              kafka.producer);
+  if (!conf.ok()) return conf.status();
+  kafka::InstallLogCallbacks(conf->get());
+  char errstr[512];
+  kafka::HandlePtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), errstr, sizeof(errstr)));
+  if (!rk) return Status::InvalidArgument(std::string("Kafka admin client: ") + errstr);
+  conf->release();
+  return rk;
+}
+
+struct NewTopicDeleter {
+  void operator()(rd_kafka_NewTopic_t* p) const { rd_kafka_NewTopic_destroy(p); }
+};
+struct AdminOptionsDeleter {
+  void operator()(rd_kafka_AdminOptions_t* p) const { rd_kafka_AdminOptions_destroy(p); }
+};
+
+}  // namespace
+
+Status CreateTopics(const KafkaSettings& kafka, const std::vector<TopicSpec>& topics,
+                    int timeout_ms) {
+  auto rk = AdminHandle(kafka);
+  if (!rk.ok()) return rk.status();
+  char errstr[512];
+  std::vector<std::unique_ptr<rd_kafka_NewTopic_t, NewTopicDeleter>> owned;
+  std::vector<rd_kafka_NewTopic_t*> raw;
+  for (const auto& t : topics) {
+    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(t.name.c_str(), t.partitions,
+                                                    t.replication_factor, errstr, sizeof(errstr));
+    if (nt == nullptr) return Status::InvalidArgument("topic " + t.name + ": " + errstr);
+    owned.emplace_back(nt);
+    for (const auto& [k, v] : t.configs) {
+      rd_kafka_resp_err_t err = rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
+      if (err) return kafka::StatusFromCode(err, "topic config");
+    }
+    raw.push_back(nt);
+  }
+  std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter> opts(
+      rd_kafka_AdminOptions_new(rk->get(), RD_KAFKA_ADMIN_OP_CREATETOPICS));
+  rd_kafka_AdminOptions_set_operation_timeout(opts.get(), timeout_ms, errstr, sizeof(errstr));
+  rd_kafka_AdminOptions_set_request_timeout(opts.get(), timeout_ms, errstr, sizeof(errstr));
+  kafka::QueuePtr queue(rd_kafka_queue_new(rk->get()));
+  rd_kafka_CreateTopics(rk->get(), raw.data(), raw.size(), opts.get(), queue.get());
+
+  kafka::EventPtr ev(rd_kafka_queue_poll(queue.get(), timeout_ms + 5000));
+  if (!ev) return Status::Unavailable("create topics: no answer from the broker");
+  if (rd_kafka_event_error(ev.get())) {
+    return Status::Unavailable(std::string("create topics: ") +
+                               rd_kafka_event_error_string(ev.get()));
+  }
+  const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev.get());
+  size_t n = 0;
+  const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(res, &n);
+  for (size_t i = 0; i < n; ++i) {
+    rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      continue;
+    }
+    const char* msg = rd_kafka_topic_result_error_string(results[i]);
+    return Status::InvalidArgument(std::string("create topic ") +
+                                   rd_kafka_topic_result_name(results[i]) + ": " +
+                                   (msg ? msg : rd_kafka_err2str(err)));
+  }
+  return Status::Ok();
+}
+
+Result<int> TopicPartitionCount(const KafkaSettings& kafka, const std::string& topic,
+                                int timeout_ms) {
+  auto rk = AdminHandle(kafka);
+  if (!rk.ok()) return rk.status();
+  return kafka::PartitionCount(rk->get(), topic, timeout_ms);
+}
+
+}  // namespace segd

@@ -15,6 +15,12 @@ constexpr const char* kProducerPrefix = "kafka.producer.";
 
 const OptionSpec kOptions[] = {
     {"rules", "string", "", "Rule file (YAML, SEMANTICS.md §3); required"},
+    {"data_dir", "string", "./segd-data", "Folder of the per-partition LMDB stores"},
+    {"lmdb.max_map_bytes", "bytes", "64GiB",
+     "Largest LMDB map per partition; the map grows on demand up to this"},
+    {"lmdb.sync", "bool", "true",
+     "Flush every batch commit to disk (false: a machine crash may lose recent batches)"},
+    {"limits.max_window_days", "int", "400", "Longest relative window a rule may use, days"},
     {"clock", "string", "wall", "wall (system clock) or event (largest record ts per partition)"},
     {"kafka.brokers", "string", "127.0.0.1:9092", "Bootstrap brokers, host:port[,host:port]"},
     {"kafka.group_id", "string", "segd", "Consumer group of the input topics"},
@@ -147,6 +153,14 @@ Config Build(const std::map<std::string, std::string>& values, std::vector<std::
   Builder b(values);
   Config c;
   c.rules = b.Str("rules");
+  c.data_dir = b.Str("data_dir");
+  b.Check(!c.data_dir.empty(), "data_dir: must not be empty");
+  if (!ParseBytes(b.Str("lmdb.max_map_bytes"), &c.lmdb_max_map_bytes)) {
+    b.Check(false, "lmdb.max_map_bytes: not a size (e.g. 64GiB): " + b.Str("lmdb.max_map_bytes"));
+  }
+  c.lmdb_sync = b.Bool("lmdb.sync");
+  c.max_window_days = static_cast<int>(b.Int("limits.max_window_days"));
+  b.Check(c.max_window_days > 0, "limits.max_window_days: must be positive");
   std::string clock = b.Str("clock");
   b.Check(clock == "wall" || clock == "event", "clock: expected wall or event: " + clock);
   c.clock = clock == "event" ? ClockMode::kEvent : ClockMode::kWall;
@@ -217,6 +231,23 @@ bool ParseDurationMs(const std::string& text, int64_t* out) {
   else if (unit == "m") mult = 60'000;
   else if (unit == "h") mult = 3'600'000;
   else if (unit == "d") mult = 86'400'000;
+  else return false;
+  *out = n * mult;
+  return true;
+}
+
+bool ParseBytes(const std::string& text, uint64_t* out) {
+  size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == 0 || i > 15) return false;
+  uint64_t n = std::stoull(text.substr(0, i));
+  std::string unit = text.substr(i);
+  uint64_t mult = 0;
+  if (unit.empty() || unit == "B") mult = 1;
+  else if (unit == "KiB") mult = 1ull << 10;
+  else if (unit == "MiB") mult = 1ull << 20;
+  else if (unit == "GiB") mult = 1ull << 30;
+  else if (unit == "TiB") mult = 1ull << 40;
   else return false;
   *out = n * mult;
   return true;

@@ -22,6 +22,10 @@ enum class ClockMode { kWall, kEvent };
 
 struct Config {
   std::string rules;
+  std::string data_dir;
+  uint64_t lmdb_max_map_bytes = 0;
+  bool lmdb_sync = true;
+  int max_window_days = 400;
   ClockMode clock = ClockMode::kWall;
   KafkaSettings kafka;
   std::string group_id;
@@ -61,5 +65,8 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
 
 // Parses "250ms", "30s", "5m", "2h", "1d" or plain milliseconds.
 bool ParseDurationMs(const std::string& text, int64_t* out);
+
+// Parses "512MiB", "64GiB", "1TiB", "4096" (bytes) and the like.
+bool ParseBytes(const std::string& text, uint64_t* out);
 
 }  // namespace segd

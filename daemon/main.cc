@@ -10,8 +10,9 @@
 #include "daemon/admin_server.h"
 #include "daemon/config.h"
 #include "daemon/pipeline.h"
+#include "daemon/replay.h"
 #include "metrics/metrics.h"
-#include "rules/did_skeleton.h"
+#include "rules/plan.h"
 #include "rules/rule_file.h"
 #include "stream/topic_admin.h"
 
@@ -28,14 +29,16 @@ void OnSignal(int) {
   if (Pipeline* p = g_pipeline.load()) p->Stop();
 }
 
-Result<DidRuleSet> LoadRules(const std::string& path) {
+// Loads and compiles a rule file; every error and warning names its line
+// and column.
+Result<rules::RuleSet> LoadRules(const std::string& path, int max_window_days,
+                                 std::vector<RuleError>* warnings) {
   std::vector<RuleError> errors;
   auto file = LoadRuleFile(path, &errors);
-  if (file.ok()) {
-    auto rules = DidRuleSet::Compile(*file, &errors);
-    if (rules.ok()) return rules;
-  }
-  if (errors.empty()) return file.status();
+  Result<rules::RuleSet> rules =
+      file.ok() ? rules::RuleSet::Compile(*file, {max_window_days}, &errors, warnings)
+                : Result<rules::RuleSet>(file.status());
+  if (rules.ok() || errors.empty()) return rules;
   std::string msg = "rule file " + path + " refused:";
   for (const auto& e : errors) msg += "\n  " + path + ":" + e.ToString();
   return Status::InvalidArgument(msg);
@@ -54,7 +57,11 @@ int RunCommand(const std::string& config_path, const std::map<std::string, std::
     std::cerr << "segd: no rule file (set rules: in the config or --rules)\n";
     return 2;
   }
-  auto rules = LoadRules(config->rules);
+  std::vector<RuleError> warnings;
+  auto rules = LoadRules(config->rules, config->max_window_days, &warnings);
+  for (const auto& w : warnings) {
+    LogWarn("Rule file warning", {{"file", config->rules}, {"warning", w.ToString()}});
+  }
   if (!rules.ok()) {
     std::cerr << "segd: " << rules.status().message() << "\n";
     return 2;
@@ -89,16 +96,18 @@ int RunCommand(const std::string& config_path, const std::map<std::string, std::
   return 0;
 }
 
-int CheckCommand(const std::string& path) {
-  auto rules = LoadRules(path);
+// Validates a rule file: prints the plan, or every error with its line and
+// column (exit 1). Warnings (e.g. a list that does not exist yet) are printed
+// either way.
+int CheckCommand(const std::string& path, int max_window_days) {
+  std::vector<RuleError> warnings;
+  auto rules = LoadRules(path, max_window_days, &warnings);
+  for (const auto& w : warnings) std::cerr << path << ":" << w.ToString() << " (warning)\n";
   if (!rules.ok()) {
     std::cerr << rules.status().message() << "\n";
     return 1;
   }
-  std::cout << "ok: " << rules->segments().size() << " segments\n";
-  for (const auto& s : rules->segments()) {
-    std::cout << "  " << s.id << ": enters on event " << s.event << "\n";
-  }
+  std::cout << "ok: " << rules->segments().size() << " segments\n" << rules->Describe();
   return 0;
 }
 
@@ -151,7 +160,27 @@ int main(int argc, char** argv) {
 
   CLI::App* check = app.add_subcommand("check", "Validate a rule file and print its plan");
   std::string rules_path;
+  int max_window_days = 400;
   check->add_option("RULES", rules_path, "Rule file")->required();
+  check->add_option("--max-window-days", max_window_days, "Longest relative window allowed")
+      ->capture_default_str();
+
+  CLI::App* replay = app.add_subcommand(
+      "replay", "Run records through the engine without Kafka: JSON lines in, changes out");
+  ReplayOptions ro;
+  std::string replay_clock = "event";
+  replay->add_option("--rules", ro.rules_path, "Rule file")->required();
+  replay->add_option("--input", ro.input_path, "Records, one JSON object per line; - for stdin")
+      ->capture_default_str();
+  replay->add_option("--clock", replay_clock, "event (default) or wall")
+      ->check(CLI::IsMember({"event", "wall"}))
+      ->capture_default_str();
+  replay->add_option("--data", ro.data_dir,
+                     "Data folder to keep the state in (default: a temporary one)");
+  replay->add_option("--batch", ro.batch_records, "Records per LMDB transaction")
+      ->capture_default_str();
+  replay->add_option("--max-window-days", ro.max_window_days, "Longest relative window allowed")
+      ->capture_default_str();
 
   CLI::App* topics = app.add_subcommand("topics", "Manage Kafka topics");
   CLI::App* create = topics->add_subcommand("create", "Create topics (existing ones are kept)");
@@ -176,7 +205,11 @@ int main(int argc, char** argv) {
     }
     return RunCommand(config_path, flags);
   }
-  if (*check) return CheckCommand(rules_path);
+  if (*check) return CheckCommand(rules_path, max_window_days);
+  if (*replay) {
+    ro.clock = replay_clock == "wall" ? ClockMode::kWall : ClockMode::kEvent;
+    return RunReplay(ro, std::cout, std::cerr);
+  }
   if (*create) return TopicsCreateCommand(brokers, partitions, topic_configs, topic_names);
   std::cout << app.help();
   return 2;

@@ -19,12 +19,22 @@ int64_t WallMs() {
       .count();
 }
 
+void Backoff(int* ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(*ms));
+  *ms = std::min(*ms * 2, kMaxBackoffMs);
+}
+
 }  // namespace
 
-Pipeline::Pipeline(const Config& config, const DidRuleSet* rules, Metrics* metrics)
+Pipeline::Pipeline(const Config& config, const rules::RuleSet* rules, Metrics* metrics)
     : config_(config), rules_(rules), metrics_(metrics), decoder_(config.decoder) {}
 
 Pipeline::~Pipeline() = default;
+
+void Pipeline::SetReady(bool ready) {
+  ready_ = ready;
+  metrics_->Ready().Set(ready ? 1 : 0);
+}
 
 Status Pipeline::Start() {
   if (config_.create_topics) {
@@ -70,8 +80,7 @@ Status Pipeline::CreateProducer() {
     if (s.ok()) return s;
     if (s.code() != Status::Code::kUnavailable) return s;
     LogWarn("Producer init retrying", {{"error", s.message()}, {"backoff_ms", backoff}});
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
-    backoff = std::min(backoff * 2, kMaxBackoffMs);
+    Backoff(&backoff);
   }
   return Status::Unavailable("stopped before the producer was ready");
 }
@@ -85,17 +94,31 @@ int Pipeline::TopicPartitions(const std::string& topic) {
   return count;
 }
 
+// Opens each partition's store and resumes where its last committed batch
+// ended (DESIGN.md, "On assignment").
 void Pipeline::OnAssigned(const std::vector<TopicPartition>& parts,
-                          std::vector<PartitionOffset>*) {
-  for (const auto& tp : parts) {
-    auto p = std::make_unique<Partition>(rules_);
-    p->key_required = TopicPartitions(tp.topic) > 1;
-    partitions_[tp] = std::move(p);
+                          std::vector<PartitionOffset>* start) {
+  auto committed = consumer_->Committed(parts, kKafkaTimeoutMs);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const TopicPartition& tp = parts[i];
+    auto p = Partition::Open(config_, rules_, tp, TopicPartitions(tp.topic) > 1, metrics_);
+    Result<int64_t> from = p.ok() ? Result<int64_t>(-1) : Result<int64_t>(p.status());
+    if (p.ok() && committed.ok()) from = (*p)->Reconcile((*committed)[i]);
+    if (p.ok() && !committed.ok()) from = committed.status();
+    if (!from.ok()) {
+      LogError("Cannot take partition", {{"topic", tp.topic},
+                                         {"partition", tp.partition},
+                                         {"error", from.status().ToString()}});
+      assign_error_ = from.status();
+      continue;
+    }
+    (*start)[i].offset = *from;
+    partitions_[tp] = std::move(p).value();
   }
 }
 
-// Batches are committed before Poll returns control to librdkafka, so a
-// revoked partition has no uncommitted work: only its state is dropped.
+// Batches are delivered before Poll hands control to librdkafka, so a
+// revoked partition has no uncommitted work: its store is closed.
 void Pipeline::OnRevoked(const std::vector<TopicPartition>& parts) {
   for (const auto& tp : parts) partitions_.erase(tp);
 }
@@ -104,99 +127,85 @@ void Pipeline::OnLost(const std::vector<TopicPartition>& parts) {
   for (const auto& tp : parts) partitions_.erase(tp);
 }
 
-OutMessage Pipeline::DeadLetter(const InputMessage& m, const Rejection& why) const {
-  OutMessage out;
-  out.topic = config_.dead_letter_topic;
-  if (m.key) out.key = std::string(*m.key);
-  out.value = std::string(m.value);
-  out.headers = {{"segd.source.topic", std::string(m.topic)},
-                 {"segd.source.partition", std::to_string(m.partition)},
-                 {"segd.source.offset", std::to_string(m.offset)},
-                 {"segd.reason", ReasonName(why.reason)},
-                 {"segd.detail", why.detail}};
-  return out;
-}
-
-void Pipeline::Process(const MessageBatch& batch, std::vector<OutMessage>* outbox,
-                       std::vector<PartitionOffset>* offsets) {
-  std::map<TopicPartition, int64_t> next;
-  std::vector<ChangeRecord> changes;
-  Record record;
-  size_t rejected = 0, ignored = 0;
+Status Pipeline::Process(const MessageBatch& batch) {
+  std::map<TopicPartition, std::vector<const InputMessage*>> by_partition;
+  size_t ignored = 0;
   for (const InputMessage& m : batch.messages()) {
-    TopicPartition tp{std::string(m.topic), m.partition};
-    auto it = partitions_.find(tp);
-    if (it == partitions_.end()) continue;  // not ours any more
-    next[tp] = m.offset + 1;
-    Partition& p = *it->second;
-    int64_t wall = WallMs();
-    MessageContext ctx;
-    ctx.key = m.key;
-    ctx.key_required = p.key_required;
-    if (config_.clock == ClockMode::kWall) ctx.max_ts = wall + config_.max_future_skew_ms;
-    std::optional<Rejection> why = decoder_.Decode(m.value, ctx, &record);
-    if (why) {
-      ++rejected;
-      metrics_->RecordsRejected(ReasonName(why->reason)).Increment();
-      outbox->push_back(DeadLetter(m, *why));
-      continue;
-    }
-    ignored += record.ignored_values;
-    p.now_ms = std::max(p.now_ms, config_.clock == ClockMode::kWall ? wall : record.ts_ms);
-    changes.clear();
-    p.state.Apply(record, p.now_ms, &changes);
-    for (const ChangeRecord& c : changes) {
-      metrics_->Changes(c.segment, ChangeKindName(c.change)).Increment();
-      outbox->push_back({config_.output_topic, c.user_id, c.ToJson(), {}});
+    by_partition[{std::string(m.topic), m.partition}].push_back(&m);
+  }
+  int64_t wall = WallMs();
+  for (auto& [tp, p] : partitions_) {
+    auto it = by_partition.find(tp);
+    bool has_records = it != by_partition.end();
+    bool tick = config_.clock == ClockMode::kWall && p->HasDueTimer(wall);
+    if (!has_records && !tick) continue;
+    static const std::vector<const InputMessage*> kNone;
+    int backoff = 100;
+    while (true) {
+      Status s = p->Process(has_records ? it->second : kNone, &decoder_, wall);
+      if (s.ok()) break;
+      if (s.code() != Status::Code::kResourceExhausted || stop_) return s;
+      // The map is at its limit or the disk is full: nothing was written;
+      // retry the same batch until space returns.
+      SetReady(false);
+      LogError("Cannot commit state, retrying", {{"partition", tp.partition},
+                                                 {"error", s.ToString()}});
+      Backoff(&backoff);
     }
   }
+  (void)ignored;
   metrics_->RecordsIn().Increment(static_cast<double>(batch.size()));
-  metrics_->IgnoredValues().Increment(static_cast<double>(ignored));
-  metrics_->BatchRecords().Observe(static_cast<double>(batch.size()));
-  for (const auto& [tp, offset] : next) offsets->push_back({tp, offset, {}});
-  if (rejected > 0) LogDebug("Records refused", {{"count", rejected}});
+  if (!batch.empty()) metrics_->BatchRecords().Observe(static_cast<double>(batch.size()));
+  return Status::Ok();
 }
 
-Status Pipeline::TryTransaction(const std::vector<OutMessage>& outbox,
-                                const std::vector<PartitionOffset>& offsets) {
+Status Pipeline::TryTransaction(const std::vector<Partition*>& parts) {
   SEGD_RETURN_IF_ERROR(producer_->BeginTransaction());
-  for (const OutMessage& m : outbox) SEGD_RETURN_IF_ERROR(producer_->Produce(m));
+  std::vector<PartitionOffset> offsets;
+  for (Partition* p : parts) {
+    for (const auto& pending : p->undelivered()) SEGD_RETURN_IF_ERROR(producer_->Produce(pending.message));
+    if (p->next_offset() >= 0) offsets.push_back({p->tp(), p->next_offset(), p->Marker().Encode()});
+  }
   Status s;
-  do {
-    s = producer_->SendOffsets(offsets, *consumer_, kKafkaTimeoutMs);
-  } while (s.code() == Status::Code::kUnavailable && !stop_);
-  SEGD_RETURN_IF_ERROR(s);
+  if (!offsets.empty()) {
+    do {
+      s = producer_->SendOffsets(offsets, *consumer_, kKafkaTimeoutMs);
+    } while (s.code() == Status::Code::kUnavailable && !stop_);
+    SEGD_RETURN_IF_ERROR(s);
+  }
   // A retriable commit error leaves the transaction open: commit it again.
   int backoff = 100;
   while (true) {
     s = producer_->CommitTransaction(kKafkaTimeoutMs);
-    if (s.code() != Status::Code::kUnavailable) return s;
+    if (s.code() != Status::Code::kUnavailable || stop_) return s;
     LogWarn("Commit retrying", {{"error", s.message()}, {"backoff_ms", backoff}});
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
-    backoff = std::min(backoff * 2, kMaxBackoffMs);
+    Backoff(&backoff);
   }
 }
 
-Status Pipeline::Deliver(const std::vector<OutMessage>& outbox,
-                         const std::vector<PartitionOffset>& offsets) {
+Status Pipeline::Deliver() {
+  std::vector<Partition*> parts;
+  size_t messages = 0;
+  for (auto& [tp, p] : partitions_) {
+    if (p->undelivered().empty()) continue;
+    parts.push_back(p.get());
+    messages += p->undelivered().size();
+  }
+  if (parts.empty()) return Status::Ok();
   int backoff = 100;
   while (true) {
-    Status s = TryTransaction(outbox, offsets);
+    Status s = TryTransaction(parts);
     if (s.ok()) {
       metrics_->Transactions("committed").Increment();
-      ready_ = true;
-      metrics_->Ready().Set(1);
+      for (Partition* p : parts) p->MarkDelivered();
+      SetReady(true);
       return s;
     }
-    ready_ = false;
-    metrics_->Ready().Set(0);
-    LogWarn("Transaction failed", {{"error", s.ToString()}, {"records", outbox.size()}});
+    SetReady(false);
+    LogWarn("Transaction failed", {{"error", s.ToString()}, {"messages", messages}});
     if (s.code() == Status::Code::kAborted) {
       metrics_->Transactions("aborted").Increment();
       Status a = producer_->AbortTransaction(kKafkaTimeoutMs);
-      if (!a.ok() && a.code() != Status::Code::kFatal) {
-        LogWarn("Abort failed", {{"error", a.ToString()}});
-      }
       if (a.code() == Status::Code::kFatal) SEGD_RETURN_IF_ERROR(CreateProducer());
     } else if (s.code() == Status::Code::kFatal) {
       metrics_->Transactions("fatal").Increment();
@@ -204,37 +213,33 @@ Status Pipeline::Deliver(const std::vector<OutMessage>& outbox,
     } else if (s.code() != Status::Code::kUnavailable) {
       return s;
     }
-    if (stop_) return Status::Unavailable("stopped with a batch undelivered");
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
-    backoff = std::min(backoff * 2, kMaxBackoffMs);
+    if (stop_) return Status::Unavailable("stopped with output undelivered (kept in the outbox)");
+    Backoff(&backoff);
   }
 }
 
 Status Pipeline::Run() {
-  ready_ = true;
-  metrics_->Ready().Set(1);
-  std::vector<OutMessage> outbox;
-  std::vector<PartitionOffset> offsets;
+  SetReady(true);
   while (!stop_) {
     auto batch = consumer_->Poll(config_.batch_max_records, config_.batch_max_ms);
     if (!batch.ok()) return batch.status();
-    if (batch->empty()) continue;
+    if (!assign_error_.ok()) return assign_error_;
     auto started = std::chrono::steady_clock::now();
-    outbox.clear();
-    offsets.clear();
-    Process(*batch, &outbox, &offsets);
-    Status s = Deliver(outbox, offsets);
+    SEGD_RETURN_IF_ERROR(Process(*batch));
+    Status s = Deliver();
     if (!s.ok()) {
-      // The batch is not committed; a restart resumes from the last commit.
-      LogError("Giving up on a batch", {{"error", s.ToString()}});
+      // The outbox keeps the output; a restart resends it.
+      LogError("Giving up on delivery", {{"error", s.ToString()}});
       return s;
     }
-    metrics_->BatchSeconds().Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (!batch->empty()) {
+      metrics_->BatchSeconds().Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
   }
-  ready_ = false;
-  metrics_->Ready().Set(0);
+  SetReady(false);
   consumer_->Close();
+  partitions_.clear();
   return Status::Ok();
 }
 

@@ -1,14 +1,15 @@
-// The daemon's pipeline: Kafka input → decode → evaluate → one Kafka
-// transaction carrying the batch's change records, its dead letters and the
-// input offsets.
+// The daemon's pipeline (DESIGN.md, "Batches, durability, exactly once"):
+// Kafka input → per partition, one LMDB transaction holding the state, the
+// input position and the batch's outbox → one Kafka transaction producing
+// the outbox and committing the input offsets with a delivery marker →
+// the delivered outbox entries are dropped with the next batch.
 //
-// Per input partition it keeps a clock (SEMANTICS.md §2) and the
-// partition's membership state, so partitions stay independent: a batch may
-// mix partitions, but each record only touches its own partition's state.
+// Each input partition has its own store, engine and clock (SEMANTICS.md
+// §2); a poll may mix partitions, but each record touches only its own.
 //
 // Threading: Run() and every RebalanceListener callback run on the caller's
-// thread (callbacks fire inside Consumer::Poll). Stop() may be called from
-// any thread (e.g. a signal watcher).
+// thread (callbacks fire inside Consumer::Poll, between batches). Stop()
+// and ready() may be called from any thread.
 #pragma once
 
 #include <atomic>
@@ -19,8 +20,9 @@
 
 #include "common/status.h"
 #include "daemon/config.h"
+#include "daemon/partition.h"
 #include "metrics/metrics.h"
-#include "rules/did_skeleton.h"
+#include "rules/plan.h"
 #include "stream/consumer.h"
 #include "stream/producer.h"
 #include "stream/record_decoder.h"
@@ -30,7 +32,7 @@ namespace segd {
 class Pipeline : public RebalanceListener {
  public:
   // `rules` and `metrics` must outlive the pipeline.
-  Pipeline(const Config& config, const DidRuleSet* rules, Metrics* metrics);
+  Pipeline(const Config& config, const rules::RuleSet* rules, Metrics* metrics);
   ~Pipeline() override;
 
   // Creates missing output topics, the consumer and the producer, and
@@ -49,34 +51,27 @@ class Pipeline : public RebalanceListener {
   void OnLost(const std::vector<TopicPartition>& parts) override;
 
  private:
-  struct Partition {
-    explicit Partition(const DidRuleSet* rules) : state(rules) {}
-    int64_t now_ms = 0;  // the partition's clock; never goes backwards
-    bool key_required = false;
-    DidState state;
-  };
-
-  // Decodes and applies one batch; fills the outbox and the next offsets.
-  void Process(const MessageBatch& batch, std::vector<OutMessage>* outbox,
-               std::vector<PartitionOffset>* offsets);
-  OutMessage DeadLetter(const InputMessage& m, const Rejection& why) const;
-  // Commits `outbox` and `offsets` in one Kafka transaction, retrying,
-  // aborting and resending, or recreating the producer as the error asks.
-  Status Deliver(const std::vector<OutMessage>& outbox,
-                 const std::vector<PartitionOffset>& offsets);
-  Status TryTransaction(const std::vector<OutMessage>& outbox,
-                        const std::vector<PartitionOffset>& offsets);
+  // Runs one poll's records (and, with the wall clock, due timers) through
+  // their partitions. Returns the partitions that have output to deliver.
+  Status Process(const MessageBatch& batch);
+  // Delivers every partition's outbox in one Kafka transaction, with their
+  // offsets and markers; retries, aborts and resends, or recreates the
+  // producer as the error asks.
+  Status Deliver();
+  Status TryTransaction(const std::vector<Partition*>& parts);
   Status CreateProducer();
   int TopicPartitions(const std::string& topic);
+  void SetReady(bool ready);
 
   const Config& config_;
-  const DidRuleSet* rules_;
+  const rules::RuleSet* rules_;
   Metrics* metrics_;
   RecordDecoder decoder_;
   std::unique_ptr<Consumer> consumer_;
   std::unique_ptr<TransactionalProducer> producer_;
   std::map<TopicPartition, std::unique_ptr<Partition>> partitions_;
   std::map<std::string, int> topic_partitions_;
+  Status assign_error_;  // a partition that could not be opened: fatal
   std::atomic<bool> stop_{false};
   std::atomic<bool> ready_{false};
 };

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -15,9 +16,58 @@ SourcePos PosOf(const YAML::Node& n) {
   return {m.line + 1, m.column + 1};
 }
 
+bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Where each source line of the scalar at `mark` (whose value is `rule`)
+// lies in the rule text. yaml-cpp gives only the scalar's start, so the
+// lines after it are matched against the value: YAML only drops the
+// indentation and turns line breaks into spaces or newlines (folding), so
+// every stripped source line appears in the value, in order, separated by
+// blanks. The first line that does not (an escape, the next key) ends it.
+std::vector<SegmentDef::RulePiece> RulePieces(std::string_view yaml, const YAML::Mark& mark,
+                                              const std::string& rule) {
+  std::vector<SegmentDef::RulePiece> pieces;
+  if (mark.pos < 0 || static_cast<size_t>(mark.pos) >= yaml.size()) return pieces;
+  const size_t start = static_cast<size_t>(mark.pos);
+  const char style = yaml[start];
+  size_t eol = std::min(yaml.find('\n', start), yaml.size());
+  size_t used = 0;  // bytes of `rule` placed so far
+  char quote = 0;
+  if (style != '|' && style != '>') {
+    // A plain or quoted scalar starts on the line of its key.
+    size_t first = start;
+    if (style == '"' || style == '\'') {
+      quote = style;
+      ++first;
+    }
+    pieces.push_back({0, {mark.line + 1, mark.column + 1 + static_cast<int>(first - start)}});
+    std::string_view raw = yaml.substr(first, eol - first);
+    while (used < raw.size() && used < rule.size() && raw[used] == rule[used]) ++used;
+  }
+  size_t rule_end = rule.size();
+  while (rule_end > 0 && IsBlank(rule[rule_end - 1])) --rule_end;
+  int line = mark.line + 2;
+  for (size_t at = eol + 1; used < rule_end && at < yaml.size(); at = eol + 1, ++line) {
+    eol = std::min(yaml.find('\n', at), yaml.size());
+    std::string_view raw = yaml.substr(at, eol - at);
+    size_t indent = raw.find_first_not_of(" \t");
+    if (indent == std::string_view::npos) continue;
+    std::string_view content = raw.substr(indent);
+    if (quote) content = content.substr(0, content.find(quote));
+    while (!content.empty() && IsBlank(content.back())) content.remove_suffix(1);
+    if (content.empty()) continue;
+    size_t q = used;
+    while (q < rule.size() && IsBlank(rule[q])) ++q;
+    if (rule.compare(q, content.size(), content) != 0) break;
+    pieces.push_back({q, {line, static_cast<int>(indent) + 1}});
+    used = q + content.size();
+  }
+  return pieces;
+}
+
 class Reader {
  public:
-  explicit Reader(std::vector<RuleError>* errors) : errors_(errors) {}
+  Reader(std::string_view yaml, std::vector<RuleError>* errors) : yaml_(yaml), errors_(errors) {}
 
   void Error(const YAML::Node& at, std::string reason) {
     errors_->push_back({PosOf(at), std::move(reason)});
@@ -67,6 +117,7 @@ class Reader {
       } else if (key == "rule") {
         has_rule = Scalar(kv.second, "rule", &def.rule);
         def.rule_pos = PosOf(kv.second);
+        if (has_rule) def.rule_pieces = RulePieces(yaml_, kv.second.Mark(), def.rule);
       } else if (key == "emit_initial") {
         std::string v;
         if (!Scalar(kv.second, "emit_initial", &v)) continue;
@@ -84,6 +135,7 @@ class Reader {
   }
 
  private:
+  std::string_view yaml_;
   std::vector<RuleError>* errors_;
 };
 
@@ -114,7 +166,7 @@ Result<RuleFile> ParseRuleFile(std::string_view yaml, std::vector<RuleError>* er
     return Status::InvalidArgument(errors->back().ToString());
   }
   RuleFile file;
-  Reader r(errors);
+  Reader r(yaml, errors);
   if (!root.IsMap()) {
     r.Error(root, "a rule file is a map with timezone, lists and segments");
   } else {
@@ -123,6 +175,7 @@ Result<RuleFile> ParseRuleFile(std::string_view yaml, std::vector<RuleError>* er
       std::string key = kv.first.Scalar();
       if (key == "timezone") {
         r.Scalar(kv.second, "timezone", &file.timezone);
+        file.timezone_pos = PosOf(kv.second);
       } else if (key == "lists") {
         r.ReadLists(kv.second, &file);
       } else if (key == "segments") {
@@ -138,6 +191,34 @@ Result<RuleFile> ParseRuleFile(std::string_view yaml, std::vector<RuleError>* er
   }
   if (!errors->empty()) return Status::InvalidArgument(errors->front().ToString());
   return file;
+}
+
+SourcePos MapRulePos(const SegmentDef& def, rules::Pos p) {
+  const std::string& rule = def.rule;
+  // The byte offset of p in the rule text (columns count bytes).
+  size_t off = 0;
+  for (int line = 1; line < p.line && off < rule.size(); ++line) {
+    size_t nl = rule.find('\n', off);
+    off = nl == std::string::npos ? rule.size() : nl + 1;
+  }
+  off = std::min(off + static_cast<size_t>(std::max(p.column - 1, 0)), rule.size());
+  SegmentDef::RulePiece piece{0, def.rule_pos};
+  for (const auto& candidate : def.rule_pieces) {
+    if (candidate.offset > off && &candidate != &def.rule_pieces.front()) break;
+    piece = candidate;
+  }
+  if (off < piece.offset) return piece.pos;
+  // Lines the pieces do not cover (none, unless a quoted scalar had an
+  // escape) continue at the piece's column.
+  size_t line_start = piece.offset;
+  int lines = 0;
+  for (size_t i = piece.offset; i < off; ++i) {
+    if (rule[i] == '\n') {
+      ++lines;
+      line_start = i + 1;
+    }
+  }
+  return {piece.pos.line + lines, piece.pos.column + static_cast<int>(off - line_start)};
 }
 
 Result<RuleFile> LoadRuleFile(const std::string& path, std::vector<RuleError>* errors) {

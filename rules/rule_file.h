@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "rules/ast.h"
 
 namespace segd {
 
@@ -24,11 +25,20 @@ struct SegmentDef {
   std::string name;
   std::string rule;
   bool emit_initial = false;
-  SourcePos rule_pos;  // where the rule text starts, for errors inside it
+  SourcePos rule_pos;  // where the rule's YAML scalar starts (its quote or | / >)
+  // Where the rule text lies in the file, for MapRulePos: piece i starts at
+  // byte `offset` of `rule` and at `pos` in the file; offsets increase. One
+  // piece per source line of the scalar (YAML folds and strips lines).
+  struct RulePiece {
+    size_t offset = 0;
+    SourcePos pos;
+  };
+  std::vector<RulePiece> rule_pieces;
 };
 
 struct RuleFile {
   std::string timezone = "UTC";
+  SourcePos timezone_pos;  // where the timezone value is (line 0 when not given)
   std::map<std::string, std::vector<std::string>> lists;
   std::vector<SegmentDef> segments;  // in definition order
 };
@@ -42,6 +52,12 @@ struct RuleError {
 // Parses the YAML text of a rule file: structure, keys, ids. The rules
 // themselves are checked by the rule compiler.
 Result<RuleFile> ParseRuleFile(std::string_view yaml, std::vector<RuleError>* errors);
+
+// The position in the rule file of position `p` of `def.rule` (as the rule
+// parser and checker report it: 1-based line, byte column). Exact for plain
+// and quoted scalars without escapes and for literal (|) and folded (>)
+// blocks; after an escape in a quoted scalar the column is approximate.
+SourcePos MapRulePos(const SegmentDef& def, rules::Pos p);
 
 // Reads and parses the file at `path`.
 Result<RuleFile> LoadRuleFile(const std::string& path, std::vector<RuleError>* errors);

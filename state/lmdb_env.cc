@@ -114,6 +114,30 @@ Status LmdbTxn::Delete(unsigned db, std::string_view key) {
   return FromMdb(rc, "del");
 }
 
+Status LmdbTxn::Scan(unsigned db, std::string_view start,
+                     const std::function<bool(std::string_view, std::string_view)>& fn) {
+  MDB_cursor* cursor = nullptr;
+  SEGD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn_, db, &cursor), "cursor_open"));
+  MDB_val k = Val(start), v;
+  int rc = mdb_cursor_get(cursor, &k, &v, start.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  while (rc == MDB_SUCCESS) {
+    if (!fn(std::string_view(static_cast<const char*>(k.mv_data), k.mv_size),
+            std::string_view(static_cast<const char*>(v.mv_data), v.mv_size))) {
+      break;
+    }
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cursor);
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return FromMdb(rc, "cursor_get");
+  return Status::Ok();
+}
+
+Result<uint64_t> LmdbTxn::Count(unsigned db) {
+  MDB_stat st;
+  SEGD_RETURN_IF_ERROR(FromMdb(mdb_stat(txn_, db, &st), "stat"));
+  return static_cast<uint64_t>(st.ms_entries);
+}
+
 Status LmdbTxn::Commit() {
   int rc = mdb_txn_commit(txn_);
   txn_ = nullptr;  // committed or aborted by LMDB either way

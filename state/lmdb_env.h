@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +71,11 @@ class LmdbTxn {
   // ResourceExhausted when the map is full: abort, Grow(), redo.
   Status Put(unsigned db, std::string_view key, std::string_view value);
   Status Delete(unsigned db, std::string_view key);  // absent key is not an error
+  // Calls fn(key, value) for the keys >= `start`, in order, until fn returns
+  // false. The views are valid during the call only.
+  Status Scan(unsigned db, std::string_view start,
+              const std::function<bool(std::string_view, std::string_view)>& fn);
+  Result<uint64_t> Count(unsigned db);
   Status Commit();
 
  private:

@@ -27,11 +27,13 @@ segments:
     rule: did(purchase)
 )");
     group_ = UniqueName("group");
+    data_dir_ = WriteTempFile(UniqueName("data") + ".unused", "") + ".d";
   }
 
   std::string Config(const std::string& instance) {
     return WriteTempFile(UniqueName("config") + ".yaml",
-                         "rules: " + rules_ + "\nclock: event\nkafka:\n  brokers: " +
+                         "rules: " + rules_ + "\ndata_dir: " + data_dir_ +
+                             "\nclock: event\nkafka:\n  brokers: " +
                              TestBrokers() + "\n  group_id: " + group_ +
                              "\n  instance_id: " + instance + "\ntopics:\n  input: [" + in_ +
                              "]\n  output: " + out_ + "\n  dead_letter: " + dlq_ +
@@ -45,7 +47,7 @@ segments:
     return out;
   }
 
-  std::string in_, out_, dlq_, rules_, group_;
+  std::string in_, out_, dlq_, rules_, group_, data_dir_;
 };
 
 std::string Enter(const std::string& seg, const std::string& user, int64_t at) {
@@ -107,8 +109,9 @@ TEST_F(PipelineTest, ChangesAndDeadLettersAreExactlyWhatTheRecordsCallFor) {
   }
 }
 
-// Offsets are committed with the output: a restarted segd goes on after the
-// last committed record instead of reading the topic again.
+// Offsets are committed with the output and the state is kept in LMDB: a
+// restarted segd goes on after the last committed record, and remembers who
+// is already in a segment.
 TEST_F(PipelineTest, RestartResumesAfterTheCommittedOffsets) {
   TestProducer producer;
   producer.Send(in_, 0, "u1", R"({"user_id":"u1","event":"visit","ts":1000})");
@@ -119,6 +122,7 @@ TEST_F(PipelineTest, RestartResumesAfterTheCommittedOffsets) {
     ASSERT_EQ(segd.Signal(SIGTERM), 0);
   }
   producer.Send(in_, 1, "u6", R"({"user_id":"u6","event":"purchase","ts":7000})");
+  producer.Send(in_, 0, "u1", R"({"user_id":"u1","event":"visit","ts":8000})");
   producer.Flush();
   SegdProcess segd({"run", "--config", Config("b")}, WriteTempFile("segd-b2.log", ""));
   std::vector<Message> out = ReadTopic(out_, 2, seconds(60));

@@ -1,0 +1,214 @@
+#include "daemon/partition.h"
+
+#include <filesystem>
+#include <random>
+
+#include "common/log.h"
+#include "fmt/format.h"
+
+namespace segd {
+
+namespace {
+
+constexpr char kStoreIdKey[] = "store_id";
+constexpr char kOffsetKey[] = "input_offset";
+// Timers fired per batch at most, so a midnight that flips many users is
+// worked off over several batches while records keep flowing.
+constexpr size_t kTimersPerBatch = 20000;
+
+std::string NewStoreId() {
+  std::random_device rd;
+  std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
+  return fmt::format("{:016x}", rng());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Partition>> Partition::Open(const Config& config,
+                                                   const rules::RuleSet* rules,
+                                                   const TopicPartition& tp, bool key_required,
+                                                   Metrics* metrics) {
+  std::unique_ptr<Partition> p(new Partition());
+  p->config_ = &config;
+  p->rules_ = rules;
+  p->metrics_ = metrics;
+  p->tp_ = tp;
+  p->key_required_ = key_required;
+  std::string dir = config.data_dir + "/" + tp.topic + "-" + std::to_string(tp.partition);
+  std::filesystem::create_directories(config.data_dir);
+  LmdbOptions lo;
+  lo.max_map_bytes = config.lmdb_max_map_bytes;
+  lo.sync = config.lmdb_sync;
+  auto store = PartitionStore::Open(dir, lo);
+  if (!store.ok()) return store.status();
+  p->store_ = std::move(store).value();
+  rules::EngineOptions eo;
+  eo.max_timers_per_batch = kTimersPerBatch;
+  auto engine = rules::PartitionEngine::Open(rules, p->store_.get(), eo);
+  if (!engine.ok()) return engine.status();
+  p->engine_ = std::move(engine).value();
+  SEGD_RETURN_IF_ERROR(p->Load());
+  return p;
+}
+
+// Reads the store's identity, input position and undelivered outbox.
+Status Partition::Load() {
+  SEGD_RETURN_IF_ERROR(store_->Begin());
+  auto id = store_->GetMeta(kStoreIdKey);
+  if (!id.ok()) return id.status();
+  if (id->has_value()) {
+    store_id_ = **id;
+  } else {
+    store_id_ = NewStoreId();
+    SEGD_RETURN_IF_ERROR(store_->PutMeta(kStoreIdKey, store_id_));
+  }
+  auto offset = store_->GetMeta(kOffsetKey);
+  if (!offset.ok()) return offset.status();
+  next_offset_ = offset->has_value() ? std::stoll(**offset) : -1;
+  Status bad = Status::Ok();
+  SEGD_RETURN_IF_ERROR(store_->ForEachOutbox([&](uint64_t seq, std::string_view bytes) {
+    OutboxKind kind;
+    OutMessage m;
+    Status s = DecodeOutboxEntry(bytes, &kind, &m);
+    if (!s.ok()) {
+      bad = s;
+      return;
+    }
+    m.topic = kind == OutboxKind::kChange ? config_->output_topic : config_->dead_letter_topic;
+    undelivered_.push_back({seq, std::move(m)});
+    last_seq_ = seq;
+  }));
+  SEGD_RETURN_IF_ERROR(bad);
+  auto last = store_->GetMeta("last_seq");
+  if (!last.ok()) return last.status();
+  if (last->has_value()) last_seq_ = std::stoull(**last);
+  delivered_seq_ = deleted_seq_ = undelivered_.empty() ? last_seq_ : undelivered_.front().seq - 1;
+  return store_->Commit();
+}
+
+Result<int64_t> Partition::Reconcile(const PartitionOffset& committed) {
+  DeliveryMarker marker;
+  bool has_marker = DeliveryMarker::Decode(committed.metadata, &marker);
+  if (has_marker && marker.store_id == store_id_) {
+    // Kafka holds our output up to marker.seq: the rest is resent.
+    if (marker.seq > last_seq_) {
+      LogError("Local state is behind what Kafka committed (a machine crash with lmdb.sync off?)",
+               {{"partition", tp_.partition}, {"marker_seq", marker.seq}, {"local_seq", last_seq_}});
+      last_seq_ = marker.seq;
+    }
+    delivered_seq_ = marker.seq;
+    std::erase_if(undelivered_, [&](const Pending& p) { return p.seq <= marker.seq; });
+    return next_offset_;
+  }
+  if (has_marker && next_offset_ >= 0) {
+    return Status::FailedPrecondition(fmt::format(
+        "partition {}-{}: the local state (store {}) is not the one whose output Kafka committed "
+        "(store {}); another instance owned it since. Move {} away to start it afresh from the "
+        "committed offset",
+        tp_.topic, tp_.partition, store_id_, marker.store_id, config_->data_dir));
+  }
+  if (has_marker) {
+    LogWarn("Partition starts with empty state at the committed offset",
+            {{"topic", tp_.topic}, {"partition", tp_.partition}, {"offset", committed.offset}});
+    return committed.offset;
+  }
+  // No segd marker in the group: what the store has is ours to resume.
+  return next_offset_ >= 0 ? next_offset_ : committed.offset;
+}
+
+OutMessage Partition::DeadLetter(const InputMessage& m, const Rejection& why) const {
+  OutMessage out;
+  out.topic = config_->dead_letter_topic;
+  if (m.key) out.key = std::string(*m.key);
+  out.value = std::string(m.value);
+  out.headers = {{"segd.source.topic", std::string(m.topic)},
+                 {"segd.source.partition", std::to_string(m.partition)},
+                 {"segd.source.offset", std::to_string(m.offset)},
+                 {"segd.reason", ReasonName(why.reason)},
+                 {"segd.detail", why.detail}};
+  return out;
+}
+
+bool Partition::HasDueTimer(int64_t wall_ms) const { return engine_->next_due() <= wall_ms; }
+
+void Partition::MarkDelivered() {
+  delivered_seq_ = last_seq_;
+  undelivered_.clear();
+}
+
+Status Partition::RunBatch(const std::vector<const InputMessage*>& messages,
+                           RecordDecoder* decoder, int64_t wall_ms, std::vector<Pending>* produced) {
+  produced->clear();
+  SEGD_RETURN_IF_ERROR(engine_->BeginBatch());
+  Status s = Status::Ok();
+  for (uint64_t seq = deleted_seq_ + 1; s.ok() && seq <= delivered_seq_; ++seq) {
+    s = store_->DeleteOutbox(seq);
+  }
+  std::vector<ChangeRecord> changes;
+  Record record;
+  int64_t next = next_offset_;
+  bool wall = config_->clock == ClockMode::kWall;
+  for (size_t i = 0; s.ok() && i < messages.size(); ++i) {
+    const InputMessage& m = *messages[i];
+    if (m.offset < next_offset_) continue;  // already in the store
+    next = m.offset + 1;
+    MessageContext ctx{m.key, key_required_,
+                       wall ? wall_ms + config_->max_future_skew_ms : INT64_MAX};
+    if (auto why = decoder->Decode(m.value, ctx, &record)) {
+      metrics_->RecordsRejected(ReasonName(why->reason)).Increment();
+      produced->push_back({0, DeadLetter(m, *why)});
+      continue;
+    }
+    s = engine_->AdvanceTo(wall ? wall_ms : record.ts_ms, &changes);
+    if (s.ok()) s = engine_->Apply(record, &changes);
+  }
+  if (s.ok() && wall) s = engine_->AdvanceTo(wall_ms, &changes);
+  for (const ChangeRecord& c : changes) {
+    metrics_->Changes(c.segment, ChangeKindName(c.change)).Increment();
+    produced->push_back({0, {config_->output_topic, c.user_id, c.ToJson(), {}}});
+  }
+  uint64_t seq = last_seq_;
+  std::string buf;
+  for (size_t i = 0; s.ok() && i < produced->size(); ++i) {
+    Pending& p = (*produced)[i];
+    p.seq = ++seq;
+    EncodeOutboxEntry(p.message.topic == config_->output_topic ? OutboxKind::kChange
+                                                               : OutboxKind::kDeadLetter,
+                      p.message, &buf);
+    s = store_->PutOutbox(p.seq, buf);
+  }
+  if (s.ok() && next >= 0) s = store_->PutMeta(kOffsetKey, std::to_string(next));
+  if (s.ok()) s = store_->PutMeta("last_seq", std::to_string(seq));
+  if (!s.ok()) {
+    engine_->AbortBatch();
+    return s;
+  }
+  SEGD_RETURN_IF_ERROR(engine_->CommitBatch());  // aborts by itself on failure
+  deleted_seq_ = delivered_seq_;
+  next_offset_ = next;
+  last_seq_ = seq;
+  return Status::Ok();
+}
+
+Status Partition::Process(const std::vector<const InputMessage*>& messages,
+                          RecordDecoder* decoder, int64_t wall_ms) {
+  std::vector<Pending> produced;
+  while (true) {
+    Status s = RunBatch(messages, decoder, wall_ms, &produced);
+    if (s.code() == Status::Code::kResourceExhausted) {
+      Status g = store_->Grow();
+      if (g.ok()) {
+        LogInfo("LMDB map grown", {{"partition", tp_.partition},
+                                   {"map_bytes", store_->env().map_bytes()}});
+        continue;
+      }
+      return g;
+    }
+    SEGD_RETURN_IF_ERROR(s);
+    break;
+  }
+  for (Pending& p : produced) undelivered_.push_back(std::move(p));
+  return Status::Ok();
+}
+
+}  // namespace segd

@@ -1,0 +1,90 @@
+// One assigned input partition: its LMDB store and engine, its position in
+// the input, and the outbox of messages not yet delivered to Kafka.
+//
+// A batch runs the partition's records through the engine and commits, in
+// one LMDB transaction, the state, the input position and the batch's
+// outbox entries (change records and dead letters). Delivery to Kafka is
+// the pipeline's; the entries stay here until a Kafka transaction has
+// committed them with the partition's offset and delivery marker.
+//
+// Thread-safety: one thread (the partition's worker).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "daemon/config.h"
+#include "daemon/outbox.h"
+#include "metrics/metrics.h"
+#include "rules/engine.h"
+#include "rules/plan.h"
+#include "state/partition_store.h"
+#include "stream/consumer.h"
+#include "stream/record_decoder.h"
+
+namespace segd {
+
+class Partition {
+ public:
+  struct Pending {
+    uint64_t seq;
+    OutMessage message;
+  };
+
+  // Opens (or creates) the partition's store under config.data_dir.
+  static Result<std::unique_ptr<Partition>> Open(const Config& config, const rules::RuleSet* rules,
+                                                const TopicPartition& tp, bool key_required,
+                                                Metrics* metrics);
+
+  const TopicPartition& tp() const { return tp_; }
+  // The next input offset to read; -1 when this store never consumed.
+  int64_t next_offset() const { return next_offset_; }
+  const std::string& store_id() const { return store_id_; }
+
+  // Reconciles the local store with the group's committed position (the
+  // rule of DESIGN.md, "On assignment"): returns the offset to resume at,
+  // or -1 for the group's own committed offset.
+  Result<int64_t> Reconcile(const PartitionOffset& committed);
+
+  // Runs `messages` (this partition's, in offset order; may be empty for a
+  // clock tick) through the engine at wall-clock `wall_ms`, and commits.
+  Status Process(const std::vector<const InputMessage*>& messages, RecordDecoder* decoder,
+                 int64_t wall_ms);
+
+  // Whether a timer is due at `wall_ms` (wall clock: a tick would fire it).
+  bool HasDueTimer(int64_t wall_ms) const;
+
+  const std::vector<Pending>& undelivered() const { return undelivered_; }
+  // The marker to commit with the offset once undelivered() is delivered.
+  DeliveryMarker Marker() const { return {store_id_, last_seq_}; }
+  // Everything up to the last sequence is delivered; the entries are
+  // deleted from the store with the next batch.
+  void MarkDelivered();
+
+ private:
+  Partition() = default;
+  Status Load();
+  Status RunBatch(const std::vector<const InputMessage*>& messages, RecordDecoder* decoder,
+                  int64_t wall_ms, std::vector<Pending>* produced);
+  OutMessage DeadLetter(const InputMessage& m, const Rejection& why) const;
+
+  const Config* config_ = nullptr;
+  const rules::RuleSet* rules_ = nullptr;
+  Metrics* metrics_ = nullptr;
+  TopicPartition tp_;
+  bool key_required_ = false;
+  std::unique_ptr<PartitionStore> store_;
+  std::unique_ptr<rules::PartitionEngine> engine_;
+  std::string store_id_;
+  int64_t next_offset_ = -1;
+  uint64_t last_seq_ = 0;       // last outbox sequence written
+  uint64_t delivered_seq_ = 0;  // delivered to Kafka
+  uint64_t deleted_seq_ = 0;    // deleted from the store
+  std::vector<Pending> undelivered_;
+};
+
+}  // namespace segd

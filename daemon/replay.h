@@ -1,0 +1,29 @@
+// `segd replay`: the engine without Kafka (SEMANTICS.md §4). JSON lines in,
+// one partition; change records out on stdout as JSON lines; each refused
+// record as a JSON line on stderr with its line number and reason.
+// Deterministic with the event clock.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+
+#include "daemon/config.h"
+
+namespace segd {
+
+struct ReplayOptions {
+  std::string rules_path;
+  std::string input_path = "-";  // "-": stdin
+  std::string data_dir;          // empty: a temporary folder, removed at the end
+  ClockMode clock = ClockMode::kEvent;
+  size_t batch_records = 10000;
+  int max_window_days = 400;
+  DecoderOptions decoder;
+};
+
+// Returns the process exit code: 0 on success, 1 on an error (printed to
+// `err`), 2 for a refused rule file.
+int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace segd

@@ -1,0 +1,245 @@
+#include "rules/engine.h"
+
+#include <algorithm>
+
+#include "rules/features.h"
+
+namespace segd::rules {
+
+namespace {
+
+constexpr char kClockKey[] = "clock";
+
+std::string EncodeI64(int64_t v) { return std::to_string(v); }
+
+}  // namespace
+
+StaticLists::StaticLists(const RuleSet& rules) : lists_(rules.list_names().size()) {
+  for (size_t i = 0; i < rules.list_names().size(); ++i) {
+    auto it = rules.lists().find(rules.list_names()[i]);
+    if (it != rules.lists().end()) lists_[i].insert(it->second.begin(), it->second.end());
+  }
+}
+
+bool StaticLists::Contains(int list, std::string_view user_id) const {
+  return list >= 0 && static_cast<size_t>(list) < lists_.size() &&
+         lists_[list].count(std::string(user_id)) > 0;
+}
+
+PartitionEngine::PartitionEngine(const RuleSet* rules, PartitionStore* store,
+                                 EngineOptions options)
+    : rules_(rules), store_(store), options_(options), evaluator_(rules), lists_(*rules) {
+  for (size_t i = 0; i < rules->segments().size(); ++i) {
+    all_segments_.push_back(static_cast<int>(i));
+    if (rules->segments()[i].time_dependent) time_segments_.push_back(static_cast<int>(i));
+  }
+}
+
+Result<std::unique_ptr<PartitionEngine>> PartitionEngine::Open(const RuleSet* rules,
+                                                              PartitionStore* store,
+                                                              EngineOptions options) {
+  std::unique_ptr<PartitionEngine> e(new PartitionEngine(rules, store, options));
+  SEGD_RETURN_IF_ERROR(store->Begin());
+  Status s = e->Reload();
+  store->Abort();  // read only
+  if (!s.ok()) return s;
+  auto due = store->PeekFirstTimerDue();
+  if (!due.ok()) return due.status();
+  e->next_due_ = *due;
+  return e;
+}
+
+// Reads the clock and the memberships from the store. REQUIRES: in a txn.
+Status PartitionEngine::Reload() {
+  cache_.clear();
+  auto clock = store_->GetMeta(kClockKey);
+  if (!clock.ok()) return clock.status();
+  now_ = clock->has_value() ? std::stoll(**clock) : INT64_MIN;
+  std::vector<std::string> ids;
+  for (const auto& s : rules_->segments()) ids.push_back(s.id);
+  return members_.Load(store_, ids);
+}
+
+Status PartitionEngine::BeginBatch() {
+  timers_fired_ = 0;
+  return store_->Begin();
+}
+
+void PartitionEngine::AbortBatch() {
+  store_->Abort();
+  // Memory mirrors the last commit again.
+  if (store_->Begin().ok()) {
+    Status s = Reload();
+    (void)s;
+    store_->Abort();
+  }
+}
+
+Status PartitionEngine::CommitBatch() {
+  for (auto& [id, u] : cache_) {
+    if (!u.dirty) continue;
+    // Compaction must not lose what a pending timer still needs.
+    int64_t keep_from = u.rec.timer != kNever && u.rec.timer <= now_ ? u.rec.timer : now_;
+    CompactState(*rules_, evaluator_.calendar(), keep_from, &u.rec.state);
+    EncodeUserRecord(u.rec, &buf_);
+    Status s = store_->PutUser(id, buf_);
+    if (!s.ok()) {
+      AbortBatch();
+      return s;
+    }
+  }
+  Status s = members_.Persist(store_);
+  if (s.ok()) s = store_->PutMeta(kClockKey, EncodeI64(now_));
+  if (!s.ok()) {
+    AbortBatch();
+    return s;
+  }
+  s = store_->Commit();
+  if (!s.ok()) {
+    AbortBatch();
+    return s;
+  }
+  cache_.clear();
+  auto due = store_->PeekFirstTimerDue();
+  if (due.ok()) next_due_ = *due;
+  return Status::Ok();
+}
+
+Result<PartitionEngine::Loaded*> PartitionEngine::LoadUser(uint32_t id) {
+  auto it = cache_.find(id);
+  if (it != cache_.end()) return &it->second;
+  Loaded u;
+  auto key = store_->UserKey(id);
+  if (!key.ok()) return key.status();
+  u.user_id = std::move(key).value();
+  auto bytes = store_->GetUser(id);
+  if (!bytes.ok()) return bytes.status();
+  if (bytes->has_value()) SEGD_RETURN_IF_ERROR(DecodeUserRecord(**bytes, &u.rec));
+  ShapeState(*rules_, &u.rec.state);
+  return &cache_.emplace(id, std::move(u)).first->second;
+}
+
+void PartitionEngine::Evaluate(uint32_t id, Loaded* u, const std::vector<int>& segs, int64_t at,
+                               ChangeCause cause, std::vector<ChangeRecord>* out) {
+  size_t n = rules_->segments().size();
+  member_bits_.resize(n);
+  for (size_t s = 0; s < n; ++s) member_bits_[s] = members_.Contains(static_cast<int>(s), id);
+  EvalInput in{&u->rec.state, u->user_id, at, &lists_, &member_bits_};
+  for (int s : segs) {
+    bool member = evaluator_.Segment(s, in);
+    if (member == (member_bits_[s] != 0)) continue;
+    member_bits_[s] = member;
+    members_.Set(s, id, member);
+    ChangeRecord c;
+    c.user_id = u->user_id;
+    c.segment = rules_->segments()[s].id;
+    c.generation = 1;
+    c.n = u->rec.BumpChanges(static_cast<uint32_t>(s));
+    c.change = member ? ChangeKind::kEnter : ChangeKind::kLeave;
+    c.cause = cause;
+    c.at_ms = at;
+    out->push_back(std::move(c));
+  }
+  u->dirty = true;
+}
+
+// Sets the user's timer to the earliest next change of `segs` (all
+// time-dependent segments when null) after `from`. With a subset, the old
+// timer is kept if still ahead: at worst it wakes the user for nothing.
+Status PartitionEngine::Reschedule(uint32_t id, Loaded* u, const std::vector<int>* segs,
+                                   int64_t from) {
+  int64_t next = kNever;
+  auto consider = [&next](int64_t t) {
+    if (t != kNever && (next == kNever || t < next)) next = t;
+  };
+  EvalInput in{&u->rec.state, u->user_id, from, &lists_, nullptr};
+  for (int s : segs ? *segs : time_segments_) {
+    if (rules_->segments()[s].time_dependent) consider(evaluator_.NextChange(s, in));
+  }
+  if (segs != nullptr && u->rec.timer > from) consider(u->rec.timer);
+  if (next == u->rec.timer) return Status::Ok();
+  if (u->rec.timer != kNever) SEGD_RETURN_IF_ERROR(store_->RemoveTimer(u->rec.timer, id));
+  if (next != kNever) SEGD_RETURN_IF_ERROR(store_->AddTimer(next, id));
+  u->rec.timer = next;
+  u->dirty = true;
+  return Status::Ok();
+}
+
+Status PartitionEngine::Fire(uint32_t id, Loaded* u, int64_t at, std::vector<ChangeRecord>* out) {
+  ++timers_fired_;
+  Evaluate(id, u, time_segments_, at, ChangeCause::kTime, out);
+  return Reschedule(id, u, nullptr, at);
+}
+
+Status PartitionEngine::FirePending(uint32_t id, Loaded* u, std::vector<ChangeRecord>* out) {
+  while (u->rec.timer != kNever && u->rec.timer <= now_) {
+    SEGD_RETURN_IF_ERROR(Fire(id, u, u->rec.timer, out));
+  }
+  return Status::Ok();
+}
+
+Status PartitionEngine::AdvanceTo(int64_t t, std::vector<ChangeRecord>* out) {
+  now_ = std::max(now_, t);
+  while (timers_fired_ < options_.max_timers_per_batch) {
+    auto first = store_->FirstTimer();
+    if (!first.ok()) return first.status();
+    if (!first->has_value() || (*first)->first > now_) break;
+    auto [due, id] = **first;
+    auto u = LoadUser(id);
+    if (!u.ok()) return u.status();
+    if ((*u)->rec.timer != due) {
+      // An entry the user no longer points at: drop it.
+      SEGD_RETURN_IF_ERROR(store_->RemoveTimer(due, id));
+      continue;
+    }
+    SEGD_RETURN_IF_ERROR(Fire(id, *u, due, out));
+  }
+  return Status::Ok();
+}
+
+void PartitionEngine::AffectedSegments(const Record& record, std::vector<int>* segs) const {
+  segs->clear();
+  auto add = [segs](const std::vector<int>* v) {
+    if (v != nullptr) segs->insert(segs->end(), v->begin(), v->end());
+  };
+  if (record.has_event) add(rules_->SegmentsForEvent(record.event));
+  for (const Prop& p : record.set) add(rules_->SegmentsForProp(p.name));
+  for (const std::string& p : record.unset) add(rules_->SegmentsForProp(p));
+  std::sort(segs->begin(), segs->end());
+  segs->erase(std::unique(segs->begin(), segs->end()), segs->end());
+}
+
+Status PartitionEngine::Apply(const Record& record, std::vector<ChangeRecord>* out) {
+  auto found = store_->FindUser(record.user_id);
+  if (!found.ok()) return found.status();
+  bool first = !found->has_value();
+  uint32_t id;
+  if (first) {
+    auto added = store_->AddUser(record.user_id);
+    if (!added.ok()) return added.status();
+    id = *added;
+  } else {
+    id = **found;
+  }
+  auto u = LoadUser(id);
+  if (!u.ok()) return u.status();
+  Loaded* user = *u;
+  SEGD_RETURN_IF_ERROR(FirePending(id, user, out));
+  ApplyRecord(*rules_, evaluator_.calendar(), record, now_, &user->rec.state);
+  std::vector<int> segs;
+  if (first) {
+    segs = all_segments_;
+  } else {
+    AffectedSegments(record, &segs);
+  }
+  Evaluate(id, user, segs, now_, ChangeCause::kEvent, out);
+  return Reschedule(id, user, first ? nullptr : &segs, now_);
+}
+
+Result<bool> PartitionEngine::HasDueTimers() {
+  auto first = store_->FirstTimer();
+  if (!first.ok()) return first.status();
+  return first->has_value() && (*first)->first <= now_;
+}
+
+}  // namespace segd::rules

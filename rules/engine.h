@@ -1,0 +1,106 @@
+// The incremental engine of one input partition (SEMANTICS.md §2, §4):
+// per record, move the clock, fire the timers it passes, apply the record,
+// re-evaluate only the segments it can affect, and produce change records.
+// One LMDB write transaction per batch.
+//
+// A batch: BeginBatch(), then for each record AdvanceTo(its clock) and
+// Apply(record), then CommitBatch(). If CommitBatch fails, the batch left
+// nothing behind (memory included): redo it from its first record.
+//
+// Thread-safety: one thread per engine (the partition's single writer).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "common/change_record.h"
+#include "common/record.h"
+#include "common/status.h"
+#include "rules/evaluator.h"
+#include "rules/membership.h"
+#include "rules/plan.h"
+#include "state/partition_store.h"
+#include "state/user_record.h"
+
+namespace segd::rules {
+
+struct EngineOptions {
+  // Timers fired per batch at most; the rest wait for the next batch (a
+  // user's own due timers always fire before that user's next record).
+  size_t max_timers_per_batch = SIZE_MAX;
+};
+
+// The static lists of the rule set (SEMANTICS.md §3, in_list).
+class StaticLists : public ListMembership {
+ public:
+  explicit StaticLists(const RuleSet& rules);
+  bool Contains(int list, std::string_view user_id) const override;
+
+ private:
+  std::vector<std::unordered_set<std::string>> lists_;
+};
+
+class PartitionEngine {
+ public:
+  // REQUIRES: rules and store outlive the engine; the store is not in a batch.
+  static Result<std::unique_ptr<PartitionEngine>> Open(const RuleSet* rules,
+                                                      PartitionStore* store,
+                                                      EngineOptions options = {});
+
+  int64_t now() const { return now_; }
+  // The earliest pending timer as of the last commit (PartitionStore::kNoTimer
+  // when none): a wall-clock tick at or after it has work to do.
+  int64_t next_due() const { return next_due_; }
+  const Memberships& memberships() const { return members_; }
+
+  Status BeginBatch();
+  // Moves the clock to max(now, t) and fires due timers (cause time, at the
+  // boundary), up to the batch's timer budget.
+  Status AdvanceTo(int64_t t, std::vector<ChangeRecord>* out);
+  // Applies an accepted record at the current clock (cause event, at now).
+  Status Apply(const Record& record, std::vector<ChangeRecord>* out);
+  Status CommitBatch();
+  // Drops the batch's work, in memory and in LMDB.
+  void AbortBatch();
+
+  // Whether timers due at or before now wait to be fired (a backlog left
+  // by the per-batch budget). REQUIRES: in a batch.
+  Result<bool> HasDueTimers();
+
+ private:
+  struct Loaded {
+    UserRecord rec;
+    std::string user_id;
+    bool dirty = false;
+  };
+
+  PartitionEngine(const RuleSet* rules, PartitionStore* store, EngineOptions options);
+  Status Reload();
+  Result<Loaded*> LoadUser(uint32_t id);
+  Status FirePending(uint32_t id, Loaded* u, std::vector<ChangeRecord>* out);
+  Status Fire(uint32_t id, Loaded* u, int64_t at, std::vector<ChangeRecord>* out);
+  void Evaluate(uint32_t id, Loaded* u, const std::vector<int>& segs, int64_t at,
+                ChangeCause cause, std::vector<ChangeRecord>* out);
+  Status Reschedule(uint32_t id, Loaded* u, const std::vector<int>* segs, int64_t from);
+  void AffectedSegments(const Record& record, std::vector<int>* segs) const;
+
+  const RuleSet* rules_;
+  PartitionStore* store_;
+  EngineOptions options_;
+  Evaluator evaluator_;
+  StaticLists lists_;
+  Memberships members_;
+  std::vector<int> all_segments_, time_segments_;
+  int64_t now_ = INT64_MIN;
+  int64_t next_due_ = PartitionStore::kNoTimer;
+  size_t timers_fired_ = 0;
+  std::unordered_map<uint32_t, Loaded> cache_;
+  std::vector<uint8_t> member_bits_;  // scratch for Evaluate
+  std::string buf_;
+};
+
+}  // namespace segd::rules

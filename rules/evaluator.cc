@@ -1,0 +1,290 @@
+#include "rules/evaluator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "rules/features.h"
+
+namespace segd::rules {
+
+namespace {
+
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+
+// A relative window holds units [cur - back, cur - front] of the current
+// unit `cur`: an event in unit u is inside from unit u + front to u + back.
+struct Span {
+  bool hours = false;
+  int64_t back = 0, front = 0;
+};
+
+bool Relative(const Window& w, Span* span) {
+  switch (w.kind) {
+    case Window::Kind::kDays: *span = {false, w.n - 1, 0}; return true;
+    case Window::Kind::kHours: *span = {true, w.n - 1, 0}; return true;
+    case Window::Kind::kToday: *span = {false, 0, 0}; return true;
+    case Window::Kind::kYesterday: *span = {false, 1, 1}; return true;
+    default: return false;
+  }
+}
+
+CmpOp Mirror(CmpOp op) {
+  switch (op) {
+    case CmpOp::kLt: return CmpOp::kGt;
+    case CmpOp::kLe: return CmpOp::kGe;
+    case CmpOp::kGt: return CmpOp::kLt;
+    case CmpOp::kGe: return CmpOp::kLe;
+    default: return op;
+  }
+}
+
+}  // namespace
+
+int64_t Evaluator::UnitStart(bool hours, int64_t unit) {
+  return hours ? cal_.HourStart(unit) : cal_.DayStart(static_cast<int32_t>(unit));
+}
+
+Evaluator::UnitRange Evaluator::Range(const Window& w, int64_t t) {
+  Span s;
+  if (Relative(w, &s)) {
+    int64_t cur = s.hours ? cal_.HourOf(t) : cal_.DayOf(t);
+    return {false, s.hours, cur - s.back, cur - s.front};
+  }
+  if (w.kind == Window::Kind::kDateRange) return {false, false, w.first_day, w.last_day};
+  return {};
+}
+
+bool Evaluator::InWindow(const Window& w, int64_t ts, int64_t t) {
+  UnitRange r = Range(w, t);
+  if (r.all) return true;
+  int64_t u = r.hours ? cal_.HourOf(ts) : cal_.DayOf(ts);
+  return u >= r.lo && u <= r.hi;
+}
+
+Val Evaluator::Aggregate(const Value& v, const EvalInput& in) {
+  const FeatureState& fs = in.state->features[v.ref];
+  int k = v.agg == AggKind::kSum ? rules_->features()[v.ref].SumIndex(v.prop) : -1;
+  UnitRange r = Range(v.window, in.now);
+  if (r.all) {
+    switch (v.agg) {
+      case AggKind::kCount: return Val::Number(static_cast<double>(fs.count));
+      case AggKind::kActiveDays: return Val::Number(static_cast<double>(fs.active_days.size()));
+      case AggKind::kSum: return Val::Exact(fs.sums[k]);
+    }
+  }
+  const BucketSeries& series = r.hours ? fs.hours : fs.days;
+  uint64_t count = 0, units = 0;
+  int64_t sum = 0;
+  for (size_t i = series.LowerBound(r.lo); i < series.size() && series.unit(i) <= r.hi; ++i) {
+    count += series.count(i);
+    ++units;
+    if (k >= 0) sum = SaturatingAdd(sum, series.sum(i, k));
+  }
+  switch (v.agg) {
+    case AggKind::kCount: return Val::Number(static_cast<double>(count));
+    case AggKind::kActiveDays: return Val::Number(static_cast<double>(units));
+    case AggKind::kSum: return Val::Exact(sum);
+  }
+  return Val::Missing();
+}
+
+Val Evaluator::DaysSince(const Value& v, const EvalInput& in) {
+  int64_t last = in.state->features[v.ref].last_ts;
+  if (last == kNever) return Val::Number(kInfinity);
+  int64_t days = static_cast<int64_t>(cal_.DayOf(in.now)) - cal_.DayOf(last);
+  return Val::Number(static_cast<double>(std::max<int64_t>(0, days)));
+}
+
+Val Evaluator::UserProp(const Value& v, const EvalInput& in) {
+  const PropState& ps = in.state->props[v.ref];
+  const PropUpdate* u = v.at_yesterday ? PropBeforeDay(ps, cal_.DayOf(in.now)) : CurrentProp(ps);
+  return u == nullptr ? Val::Missing() : Val::FromProp(u->value);
+}
+
+Val Evaluator::Evaluate(const Value& v, const EvalInput& in) {
+  switch (v.kind) {
+    case Value::Kind::kLiteral: return Val::FromLiteral(v.literal);
+    case Value::Kind::kAggregate: return Aggregate(v, in);
+    case Value::Kind::kDaysSince: return DaysSince(v, in);
+    case Value::Kind::kUserProp: return UserProp(v, in);
+  }
+  return Val::Missing();
+}
+
+// SEMANTICS.md §3, dropped(): the latest attempt in the window reached every
+// step but the last, and its deadline has passed.
+bool Evaluator::Dropped(const Expr& e, const EvalInput& in) {
+  const FunnelState& fs = in.state->funnels[e.ref];
+  if (!fs.attempt || !InWindow(e.window, fs.attempt->ts, in.now)) return false;
+  int64_t deadline = SaturatingAdd(fs.attempt->ts, e.within_ms);
+  EventRef prev = *fs.attempt;
+  size_t reached = 0;
+  for (const auto& events : fs.steps) {
+    auto it = std::upper_bound(events.begin(), events.end(), prev);
+    if (it == events.end() || it->ts >= deadline) break;
+    prev = *it;
+    ++reached;
+  }
+  if (reached == fs.steps.size()) return false;  // completed
+  return reached + 1 == fs.steps.size() && in.now >= deadline;
+}
+
+bool Evaluator::Evaluate(const Expr& e, const EvalInput& in) {
+  switch (e.kind) {
+    case Expr::Kind::kAnd:
+      for (const auto& c : e.children) {
+        if (!Evaluate(*c, in)) return false;
+      }
+      return true;
+    case Expr::Kind::kOr:
+      for (const auto& c : e.children) {
+        if (Evaluate(*c, in)) return true;
+      }
+      return false;
+    case Expr::Kind::kNot: return !Evaluate(*e.children[0], in);
+    case Expr::Kind::kCompare: return Compare(Evaluate(e.lhs, in), e.op, Evaluate(e.rhs, in));
+    case Expr::Kind::kIn: {
+      Val v = Evaluate(e.lhs, in);
+      for (const Literal& l : e.in_values) {
+        if (Compare(v, CmpOp::kEq, Val::FromLiteral(l))) return true;
+      }
+      return false;
+    }
+    case Expr::Kind::kDid: {
+      Value count;
+      count.kind = Value::Kind::kAggregate;
+      count.agg = AggKind::kCount;
+      count.window = e.window;
+      count.ref = e.ref;
+      return Aggregate(count, in).num >= 1;
+    }
+    case Expr::Kind::kInSegment:
+      if (in.members != nullptr && static_cast<size_t>(e.ref) < in.members->size()) {
+        return (*in.members)[e.ref] != 0;
+      }
+      return Segment(e.ref, {in.state, in.user_id, in.now, in.lists, nullptr});
+    case Expr::Kind::kInList: return in.lists != nullptr && in.lists->Contains(e.ref, in.user_id);
+    case Expr::Kind::kDropped: return Dropped(e, in);
+  }
+  return false;
+}
+
+bool Evaluator::Segment(int seg, const EvalInput& in) {
+  return Evaluate(*rules_->segments()[seg].rule, in);
+}
+
+void Evaluator::SeriesCandidates(const BucketSeries& series, int sum_index, const Window& w,
+                                 const EvalInput& in, std::vector<int64_t>* out) {
+  Span s;
+  if (!Relative(w, &s) || series.empty()) return;
+  int64_t cur = s.hours ? cal_.HourOf(in.now) : cal_.DayOf(in.now);
+  for (size_t i = series.LowerBound(cur - s.back); i < series.size(); ++i) {
+    if (sum_index >= 0 && series.sum(i, sum_index) == 0) continue;  // moves no sum
+    int64_t enter = series.unit(i) + s.front, leave = series.unit(i) + s.back + 1;
+    if (enter > cur) out->push_back(UnitStart(s.hours, enter));
+    if (leave > cur) out->push_back(UnitStart(s.hours, leave));
+  }
+}
+
+void Evaluator::ValueCandidates(const Value& v, const Value* other, CmpOp op,
+                                const EvalInput& in, std::vector<int64_t>* out) {
+  (void)op;
+  switch (v.kind) {
+    case Value::Kind::kLiteral: return;
+    case Value::Kind::kAggregate: {
+      const FeatureState& fs = in.state->features[v.ref];
+      Span s;
+      if (!Relative(v.window, &s)) return;
+      int k = v.agg == AggKind::kSum ? rules_->features()[v.ref].SumIndex(v.prop) : -1;
+      SeriesCandidates(s.hours ? fs.hours : fs.days, k, v.window, in, out);
+      return;
+    }
+    case Value::Kind::kDaysSince: {
+      int64_t last = in.state->features[v.ref].last_ts;
+      if (last == kNever) return;
+      int64_t last_day = cal_.DayOf(last), today = cal_.DayOf(in.now);
+      int64_t v0 = std::max<int64_t>(0, today - last_day);
+      if (other != nullptr && other->kind == Value::Kind::kLiteral &&
+          std::holds_alternative<double>(other->literal)) {
+        // The value grows by one a day: only where it crosses c can the
+        // comparison flip.
+        double c = std::get<double>(other->literal);
+        if (std::fabs(c) > 1e7) return;
+        for (double x : {std::floor(c), std::floor(c) + 1, std::ceil(c), std::ceil(c) + 1}) {
+          int64_t days = static_cast<int64_t>(x);
+          if (days > v0 && days >= 0) out->push_back(cal_.DayStart(static_cast<int32_t>(last_day + days)));
+        }
+      } else {
+        out->push_back(cal_.DayStart(static_cast<int32_t>(std::max(today, last_day) + 1)));
+      }
+      return;
+    }
+    case Value::Kind::kUserProp: {
+      if (!v.at_yesterday) return;
+      int32_t today = cal_.DayOf(in.now);
+      for (const auto& [day, u] : in.state->props[v.ref].recent) {
+        if (day + 1 > today) out->push_back(cal_.DayStart(day + 1));
+      }
+      return;
+    }
+  }
+}
+
+void Evaluator::DroppedCandidates(const Expr& e, const EvalInput& in, std::vector<int64_t>* out) {
+  const FunnelState& fs = in.state->funnels[e.ref];
+  if (!fs.attempt) return;
+  int64_t deadline = SaturatingAdd(fs.attempt->ts, e.within_ms);
+  if (deadline > in.now) out->push_back(deadline);
+  Span s;
+  if (!Relative(e.window, &s)) return;
+  int64_t cur = s.hours ? cal_.HourOf(in.now) : cal_.DayOf(in.now);
+  int64_t u = s.hours ? cal_.HourOf(fs.attempt->ts) : cal_.DayOf(fs.attempt->ts);
+  if (u + s.front > cur) out->push_back(UnitStart(s.hours, u + s.front));
+  if (u + s.back + 1 > cur) out->push_back(UnitStart(s.hours, u + s.back + 1));
+}
+
+void Evaluator::Candidates(const Expr& e, const EvalInput& in, std::vector<int64_t>* out) {
+  switch (e.kind) {
+    case Expr::Kind::kAnd:
+    case Expr::Kind::kOr:
+    case Expr::Kind::kNot:
+      for (const auto& c : e.children) Candidates(*c, in, out);
+      return;
+    case Expr::Kind::kCompare:
+      ValueCandidates(e.lhs, &e.rhs, e.op, in, out);
+      ValueCandidates(e.rhs, &e.lhs, Mirror(e.op), in, out);
+      return;
+    case Expr::Kind::kIn: ValueCandidates(e.lhs, nullptr, CmpOp::kEq, in, out); return;
+    case Expr::Kind::kDid: {
+      const FeatureState& fs = in.state->features[e.ref];
+      Span s;
+      if (Relative(e.window, &s)) SeriesCandidates(s.hours ? fs.hours : fs.days, -1, e.window, in, out);
+      return;
+    }
+    case Expr::Kind::kInSegment: Candidates(*rules_->segments()[e.ref].rule, in, out); return;
+    case Expr::Kind::kInList: return;
+    case Expr::Kind::kDropped: DroppedCandidates(e, in, out); return;
+  }
+}
+
+int64_t Evaluator::NextChange(int seg, const EvalInput& in) {
+  const CompiledSegment& s = rules_->segments()[seg];
+  if (!s.time_dependent) return kNever;
+  std::vector<int64_t> cands;
+  Candidates(*s.rule, in, &cands);
+  std::sort(cands.begin(), cands.end());
+  cands.erase(std::unique(cands.begin(), cands.end()), cands.end());
+  cands.erase(cands.begin(), std::upper_bound(cands.begin(), cands.end(), in.now));
+  if (cands.empty()) return kNever;
+  EvalInput at{in.state, in.user_id, in.now, in.lists, nullptr};
+  bool current = Segment(seg, at);
+  size_t n = std::min(cands.size(), kMaxCandidates);
+  for (size_t i = 0; i < n; ++i) {
+    at.now = cands[i];
+    if (Segment(seg, at) != current) return cands[i];
+  }
+  return cands.size() > kMaxCandidates ? cands[n - 1] : kNever;
+}
+
+}  // namespace segd::rules

@@ -1,0 +1,223 @@
+#include "state/partition_store.h"
+
+#include <cstring>
+
+namespace segd {
+
+namespace {
+
+void PutBe32(std::string* out, uint32_t v) {
+  for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void PutBe64(std::string* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+uint64_t GetBe(std::string_view s, size_t at, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(s[at + i]);
+  return v;
+}
+
+std::string IdKey(uint32_t id) {
+  std::string k;
+  PutBe32(&k, id);
+  return k;
+}
+
+// Timer keys sort by due instant: the signed ms is biased into unsigned.
+std::string TimerKey(int64_t due, uint32_t user) {
+  std::string k;
+  PutBe64(&k, static_cast<uint64_t>(due) ^ (1ull << 63));
+  PutBe32(&k, user);
+  return k;
+}
+
+std::string MemberKey(std::string_view segment, uint16_t chunk) {
+  std::string k(segment);
+  k.push_back('\0');
+  k.push_back(static_cast<char>(chunk >> 8));
+  k.push_back(static_cast<char>(chunk & 0xff));
+  return k;
+}
+
+std::string OutboxKey(uint64_t seq) {
+  std::string k;
+  PutBe64(&k, seq);
+  return k;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PartitionStore>> PartitionStore::Open(const std::string& path,
+                                                           const LmdbOptions& options) {
+  auto env = LmdbEnv::Open(path, options);
+  if (!env.ok()) return env.status();
+  std::unique_ptr<PartitionStore> store(new PartitionStore());
+  store->env_ = std::move(env).value();
+  struct Db {
+    const char* name;
+    unsigned* handle;
+  };
+  for (Db db : {Db{"meta", &store->meta_}, Db{"user_ids", &store->user_ids_},
+                Db{"user_keys", &store->user_keys_}, Db{"users", &store->users_},
+                Db{"timers", &store->timers_}, Db{"members", &store->members_},
+                Db{"outbox", &store->outbox_}}) {
+    auto h = store->env_->OpenDb(db.name);
+    if (!h.ok()) return h.status();
+    *db.handle = *h;
+  }
+  SEGD_RETURN_IF_ERROR(store->Load());
+  return store;
+}
+
+// Checks the schema version (writing it into a new store) and counts users.
+Status PartitionStore::Load() {
+  SEGD_RETURN_IF_ERROR(Begin());
+  auto version = GetMeta("schema_version");
+  if (!version.ok()) return version.status();
+  if (!version->has_value()) {
+    SEGD_RETURN_IF_ERROR(PutMeta("schema_version", std::to_string(kSchemaVersion)));
+  } else if (**version != std::to_string(kSchemaVersion)) {
+    Abort();
+    return Status::FailedPrecondition("state schema version " + **version +
+                                      " is not supported by this segd (version " +
+                                      std::to_string(kSchemaVersion) + ")");
+  }
+  auto n = txn_->Count(user_keys_);
+  if (!n.ok()) return n.status();
+  next_user_ = static_cast<uint32_t>(*n);
+  return Commit();
+}
+
+Status PartitionStore::Begin() {
+  auto txn = env_->Begin(true);
+  if (!txn.ok()) return txn.status();
+  txn_ = std::move(txn).value();
+  batch_start_users_ = next_user_;
+  return Status::Ok();
+}
+
+Status PartitionStore::Commit() {
+  Status s = txn_->Commit();
+  txn_.reset();
+  if (!s.ok()) next_user_ = batch_start_users_;
+  return s;
+}
+
+void PartitionStore::Abort() {
+  txn_.reset();
+  next_user_ = batch_start_users_;
+}
+
+Result<std::optional<std::string>> PartitionStore::GetMeta(std::string_view key) {
+  auto v = txn_->Get(meta_, key);
+  if (!v.ok()) return v.status();
+  if (!v->has_value()) return std::optional<std::string>();
+  return std::optional<std::string>(std::string(**v));
+}
+
+Status PartitionStore::PutMeta(std::string_view key, std::string_view value) {
+  return txn_->Put(meta_, key, value);
+}
+
+Result<std::optional<uint32_t>> PartitionStore::FindUser(std::string_view user) {
+  auto v = txn_->Get(user_ids_, user);
+  if (!v.ok()) return v.status();
+  if (!v->has_value()) return std::optional<uint32_t>();
+  if ((*v)->size() != 4) return Status::Internal("corrupt user id entry");
+  return std::optional<uint32_t>(static_cast<uint32_t>(GetBe(**v, 0, 4)));
+}
+
+Result<uint32_t> PartitionStore::AddUser(std::string_view user) {
+  uint32_t id = next_user_;
+  std::string key = IdKey(id);
+  SEGD_RETURN_IF_ERROR(txn_->Put(user_ids_, user, key));
+  SEGD_RETURN_IF_ERROR(txn_->Put(user_keys_, key, user));
+  ++next_user_;
+  return id;
+}
+
+Result<std::string> PartitionStore::UserKey(uint32_t id) {
+  auto v = txn_->Get(user_keys_, IdKey(id));
+  if (!v.ok()) return v.status();
+  if (!v->has_value()) return Status::NotFound("no user with dense id " + std::to_string(id));
+  return std::string(**v);
+}
+
+Result<std::optional<std::string_view>> PartitionStore::GetUser(uint32_t id) {
+  return txn_->Get(users_, IdKey(id));
+}
+
+Status PartitionStore::PutUser(uint32_t id, std::string_view value) {
+  return txn_->Put(users_, IdKey(id), value);
+}
+
+Status PartitionStore::AddTimer(int64_t due, uint32_t user) {
+  return txn_->Put(timers_, TimerKey(due, user), {});
+}
+
+Status PartitionStore::RemoveTimer(int64_t due, uint32_t user) {
+  return txn_->Delete(timers_, TimerKey(due, user));
+}
+
+Result<std::optional<std::pair<int64_t, uint32_t>>> PartitionStore::FirstTimer() {
+  std::optional<std::pair<int64_t, uint32_t>> first;
+  Status s = txn_->Scan(timers_, {}, [&first](std::string_view k, std::string_view) {
+    if (k.size() == 12) {
+      first = {static_cast<int64_t>(GetBe(k, 0, 8) ^ (1ull << 63)),
+               static_cast<uint32_t>(GetBe(k, 8, 4))};
+    }
+    return false;
+  });
+  if (!s.ok()) return s;
+  return first;
+}
+
+Result<uint64_t> PartitionStore::TimerCount() { return txn_->Count(timers_); }
+
+Result<int64_t> PartitionStore::PeekFirstTimerDue() {
+  auto txn = env_->Begin(false);
+  if (!txn.ok()) return txn.status();
+  int64_t due = kNoTimer;
+  Status s = (*txn)->Scan(timers_, {}, [&due](std::string_view k, std::string_view) {
+    if (k.size() == 12) due = static_cast<int64_t>(GetBe(k, 0, 8) ^ (1ull << 63));
+    return false;
+  });
+  if (!s.ok()) return s;
+  return due;
+}
+
+Status PartitionStore::PutMemberChunk(std::string_view segment, uint16_t chunk,
+                                      std::string_view bitmap) {
+  return txn_->Put(members_, MemberKey(segment, chunk), bitmap);
+}
+
+Status PartitionStore::DeleteMemberChunk(std::string_view segment, uint16_t chunk) {
+  return txn_->Delete(members_, MemberKey(segment, chunk));
+}
+
+Status PartitionStore::ForEachMemberChunk(
+    std::string_view segment, const std::function<void(uint16_t, std::string_view)>& fn) {
+  std::string prefix(segment);
+  prefix.push_back('\0');
+  return txn_->Scan(members_, prefix, [&](std::string_view k, std::string_view v) {
+    if (k.size() != prefix.size() + 2 || k.substr(0, prefix.size()) != prefix) return false;
+    fn(static_cast<uint16_t>(GetBe(k, prefix.size(), 2)), v);
+    return true;
+  });
+}
+
+Status PartitionStore::PutOutbox(uint64_t seq, std::string_view message) {
+  return txn_->Put(outbox_, OutboxKey(seq), message);
+}
+
+Status PartitionStore::DeleteOutbox(uint64_t seq) { return txn_->Delete(outbox_, OutboxKey(seq)); }
+
+Status PartitionStore::ForEachOutbox(const std::function<void(uint64_t, std::string_view)>& fn) {
+  return txn_->Scan(outbox_, {}, [&fn](std::string_view k, std::string_view v) {
+    if (k.size() == 8) fn(GetBe(k, 0, 8), v);
+    return true;
+  });
+}
+
+}  // namespace segd

@@ -1,0 +1,36 @@
+// What the `users` database holds per user: the rule features (UserState),
+// the user's pending timer, and how many changes the user has had in each
+// segment (the `n` of change ids, SEMANTICS.md §4).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "state/user_state.h"
+
+namespace segd {
+
+struct UserRecord {
+  UserState state;
+  int64_t timer = kNever;  // the due instant in the timers database, or kNever
+  // (segment index, changes so far), ascending by segment; absent = 0.
+  std::vector<std::pair<uint32_t, uint32_t>> changes;
+
+  uint32_t Changes(uint32_t seg) const;
+  // Counts one more change in `seg`; returns the new count.
+  uint32_t BumpChanges(uint32_t seg);
+
+  bool operator==(const UserRecord&) const = default;
+};
+
+// Layout (docs/state-format.md): varint timer (0 = none, else zigzag(due)
+// + 1), varint count of change entries, (segment delta, n) varint pairs,
+// then the UserState encoding.
+void EncodeUserRecord(const UserRecord& r, std::string* out);
+Status DecodeUserRecord(std::string_view bytes, UserRecord* out);
+
+}  // namespace segd

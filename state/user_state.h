@@ -1,0 +1,137 @@
+// One user's state in memory: exactly what the compiled plan asks to keep
+// (DESIGN.md, per-user state). The rules/ planner decides the shape (which
+// features, properties, funnels, how many sums per bucket); the evaluator
+// reads it; state/ stores it compactly (docs/state-format.md).
+//
+// Units are local calendar days or hours of the rule set's time zone, as
+// numbered by rules::Calendar. Sums are exact integers in millionths of the
+// property value (SEMANTICS.md §3).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/record.h"
+
+namespace segd {
+
+inline constexpr int64_t kNever = std::numeric_limits<int64_t>::min();
+
+// Counts (and sums) per unit, for the units that have at least one event.
+class BucketSeries {
+ public:
+  explicit BucketSeries(int nsums = 0) : nsums_(nsums) {}
+
+  int nsums() const { return nsums_; }
+  size_t size() const { return units_.size(); }
+  bool empty() const { return units_.empty(); }
+  int64_t unit(size_t i) const { return units_[i]; }
+  uint32_t count(size_t i) const { return counts_[i]; }
+  int64_t sum(size_t i, int k) const { return sums_[i * nsums_ + k]; }
+
+  // Adds one event to `unit`; `sums` has nsums() values.
+  void Add(int64_t unit, const int64_t* sums);
+  // Drops units < min_unit, except those `keep` says to keep.
+  template <typename Keep>
+  void PruneBefore(int64_t min_unit, Keep keep);
+  // Index of the first unit >= u.
+  size_t LowerBound(int64_t u) const;
+
+  // Raw access for the codec.
+  std::vector<int64_t>& units() { return units_; }
+  std::vector<uint32_t>& counts() { return counts_; }
+  std::vector<int64_t>& sums() { return sums_; }
+  const std::vector<int64_t>& units() const { return units_; }
+  const std::vector<uint32_t>& counts() const { return counts_; }
+  const std::vector<int64_t>& sums() const { return sums_; }
+  void set_nsums(int n) { nsums_ = n; }
+
+  bool operator==(const BucketSeries&) const = default;
+
+ private:
+  int nsums_;
+  std::vector<int64_t> units_;  // ascending
+  std::vector<uint32_t> counts_;
+  std::vector<int64_t> sums_;  // units_.size() × nsums_, row-major
+};
+
+// State of one (event, filters) feature.
+struct FeatureState {
+  BucketSeries days;   // day buckets within the horizon and any date range
+  BucketSeries hours;  // hour buckets within the hour horizon
+  uint64_t count = 0;         // all time
+  std::vector<int64_t> sums;  // all time, one per summed property
+  std::vector<int32_t> active_days;  // all-time distinct days, ascending (if needed)
+  int64_t last_ts = kNever;          // latest matching event (days_since)
+
+  bool operator==(const FeatureState&) const = default;
+};
+
+// A set or unset of a user property: the value (monostate = unset) with the
+// record's ts and the user's arrival sequence number (ties: later arrival).
+struct PropUpdate {
+  int64_t ts = 0;
+  uint32_t seq = 0;
+  PropValue value;
+  bool After(const PropUpdate& o) const { return ts != o.ts ? ts > o.ts : seq > o.seq; }
+  bool operator==(const PropUpdate&) const = default;
+};
+
+// A user property. `base` is the latest update of a day before `recent`'s
+// days; `recent` holds the latest update of each later day (today and any
+// future day), ascending by day — only for properties read @yesterday;
+// otherwise everything is folded into `base`.
+struct PropState {
+  std::optional<PropUpdate> base;
+  std::vector<std::pair<int32_t, PropUpdate>> recent;
+  bool operator==(const PropState&) const = default;
+};
+
+// An event's position in the user's history: (ts, arrival).
+struct EventRef {
+  int64_t ts = 0;
+  uint32_t seq = 0;
+  bool operator<(const EventRef& o) const { return ts != o.ts ? ts < o.ts : seq < o.seq; }
+  bool operator==(const EventRef&) const = default;
+};
+
+// A funnel's latest attempt: its first step and, per later step, the
+// matching events after it (ascending, at most kMaxStepEvents each).
+struct FunnelState {
+  static constexpr size_t kMaxStepEvents = 32;
+  std::optional<EventRef> attempt;
+  std::vector<std::vector<EventRef>> steps;  // steps[i] for step i+1
+  bool operator==(const FunnelState&) const = default;
+};
+
+struct UserState {
+  uint32_t seq = 0;  // records of this user so far; the next one gets seq + 1
+  std::vector<FeatureState> features;
+  std::vector<PropState> props;
+  std::vector<FunnelState> funnels;
+
+  bool operator==(const UserState&) const = default;
+};
+
+template <typename Keep>
+void BucketSeries::PruneBefore(int64_t min_unit, Keep keep) {
+  size_t out = 0;
+  for (size_t i = 0; i < units_.size(); ++i) {
+    if (units_[i] < min_unit && !keep(units_[i])) continue;
+    if (out != i) {
+      units_[out] = units_[i];
+      counts_[out] = counts_[i];
+      for (int k = 0; k < nsums_; ++k) sums_[out * nsums_ + k] = sums_[i * nsums_ + k];
+    }
+    ++out;
+  }
+  units_.resize(out);
+  counts_.resize(out);
+  sums_.resize(out * nsums_);
+}
+
+}  // namespace segd

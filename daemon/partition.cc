@@ -145,6 +145,8 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages,
     s = store_->DeleteOutbox(seq);
   }
   std::vector<ChangeRecord> changes;
+  // A store kept under another rule set is carried over first, in this batch.
+  if (s.ok() && engine_->NeedsMigration()) s = engine_->Migrate(&changes);
   Record record;
   int64_t next = next_offset_;
   bool wall = config_->clock == ClockMode::kWall;

@@ -110,6 +110,23 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
     return 1;
   }
 
+  if ((*engine)->NeedsMigration()) {
+    // The data folder was written under another rule set.
+    std::vector<ChangeRecord> changes;
+    Status s = (*engine)->BeginBatch();
+    if (s.ok()) s = (*engine)->Migrate(&changes);
+    if (s.ok()) {
+      s = (*engine)->CommitBatch();
+    } else {
+      (*engine)->AbortBatch();
+    }
+    if (!s.ok()) {
+      err << "segd: carrying the state over to the new rule set: " << s.ToString() << "\n";
+      return 1;
+    }
+    for (const ChangeRecord& c : changes) out << c.ToJson() << "\n";
+  }
+
   std::ifstream file_in;
   std::istream* in = &std::cin;
   if (options.input_path != "-") {

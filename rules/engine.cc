@@ -57,7 +57,8 @@ Status PartitionEngine::Reload() {
   now_ = clock->has_value() ? std::stoll(**clock) : INT64_MIN;
   std::vector<std::string> ids;
   for (const auto& s : rules_->segments()) ids.push_back(s.id);
-  return members_.Load(store_, ids);
+  SEGD_RETURN_IF_ERROR(members_.Load(store_, ids));
+  return LoadDefinitions();
 }
 
 Status PartitionEngine::BeginBatch() {
@@ -75,31 +76,30 @@ void PartitionEngine::AbortBatch() {
   }
 }
 
-Status PartitionEngine::CommitBatch() {
+Status PartitionEngine::WriteBackCache() {
   for (auto& [id, u] : cache_) {
     if (!u.dirty) continue;
     // Compaction must not lose what a pending timer still needs.
     int64_t keep_from = u.rec.timer != kNever && u.rec.timer <= now_ ? u.rec.timer : now_;
     CompactState(*rules_, evaluator_.calendar(), keep_from, &u.rec.state);
     EncodeUserRecord(u.rec, &buf_);
-    Status s = store_->PutUser(id, buf_);
-    if (!s.ok()) {
-      AbortBatch();
-      return s;
-    }
-  }
-  Status s = members_.Persist(store_);
-  if (s.ok()) s = store_->PutMeta(kClockKey, EncodeI64(now_));
-  if (!s.ok()) {
-    AbortBatch();
-    return s;
-  }
-  s = store_->Commit();
-  if (!s.ok()) {
-    AbortBatch();
-    return s;
+    SEGD_RETURN_IF_ERROR(store_->PutUser(id, buf_));
   }
   cache_.clear();
+  return Status::Ok();
+}
+
+Status PartitionEngine::CommitBatch() {
+  Status s = WriteBackCache();
+  if (s.ok()) s = members_.Persist(store_);
+  if (s.ok()) s = store_->PutMeta(kClockKey, EncodeI64(now_));
+  if (s.ok() && !definitions_stored_) s = StoreDefinitions();
+  if (s.ok()) s = store_->Commit();
+  if (!s.ok()) {
+    AbortBatch();
+    return s;
+  }
+  definitions_stored_ = true;
   auto due = store_->PeekFirstTimerDue();
   if (due.ok()) next_due_ = *due;
   return Status::Ok();
@@ -120,7 +120,8 @@ Result<PartitionEngine::Loaded*> PartitionEngine::LoadUser(uint32_t id) {
 }
 
 void PartitionEngine::Evaluate(uint32_t id, Loaded* u, const std::vector<int>& segs, int64_t at,
-                               ChangeCause cause, std::vector<ChangeRecord>* out) {
+                               ChangeCause cause, std::vector<ChangeRecord>* out,
+                               bool definition) {
   size_t n = rules_->segments().size();
   member_bits_.resize(n);
   for (size_t s = 0; s < n; ++s) member_bits_[s] = members_.Contains(static_cast<int>(s), id);
@@ -130,10 +131,11 @@ void PartitionEngine::Evaluate(uint32_t id, Loaded* u, const std::vector<int>& s
     if (member == (member_bits_[s] != 0)) continue;
     member_bits_[s] = member;
     members_.Set(s, id, member);
+    if (definition && !rules_->segments()[s].emit_initial) continue;
     ChangeRecord c;
     c.user_id = u->user_id;
     c.segment = rules_->segments()[s].id;
-    c.generation = 1;
+    c.generation = generations_[s];
     c.n = u->rec.BumpChanges(static_cast<uint32_t>(s));
     c.change = member ? ChangeKind::kEnter : ChangeKind::kLeave;
     c.cause = cause;

@@ -71,6 +71,15 @@ class PartitionEngine {
   // by the per-batch budget). REQUIRES: in a batch.
   Result<bool> HasDueTimers();
 
+  // The store was written under another rule set (rules/definitions.cc):
+  // Migrate() must run, in a batch of its own, before any record.
+  bool NeedsMigration() const { return migrate_; }
+  // Carries every user's state over to this rule set and evaluates the new
+  // and changed segments (and their dependents) for every user; flips of a
+  // segment with emit_initial go out with cause `definition`, the others
+  // only set the membership (SEMANTICS.md §5). REQUIRES: in a batch.
+  Status Migrate(std::vector<ChangeRecord>* out);
+
  private:
   struct Loaded {
     UserRecord rec;
@@ -83,8 +92,18 @@ class PartitionEngine {
   Result<Loaded*> LoadUser(uint32_t id);
   Status FirePending(uint32_t id, Loaded* u, std::vector<ChangeRecord>* out);
   Status Fire(uint32_t id, Loaded* u, int64_t at, std::vector<ChangeRecord>* out);
+  // Evaluates `segs` at `at`; each flip updates the membership and, unless
+  // `definition` is set and the segment's emit_initial is off, becomes a
+  // change record.
   void Evaluate(uint32_t id, Loaded* u, const std::vector<int>& segs, int64_t at,
-                ChangeCause cause, std::vector<ChangeRecord>* out);
+                ChangeCause cause, std::vector<ChangeRecord>* out, bool definition = false);
+  // Writes the cached users back to the store and empties the cache.
+  Status WriteBackCache();
+  Status LoadDefinitions();
+  Status StoreDefinitions();
+  std::string LayoutText() const;
+  std::string SegmentsText() const;
+  void Remap(const std::string& old_layout, UserState* state) const;
   Status Reschedule(uint32_t id, Loaded* u, const std::vector<int>* segs, int64_t from);
   void AffectedSegments(const Record& record, std::vector<int>* segs) const;
 
@@ -95,6 +114,10 @@ class PartitionEngine {
   StaticLists lists_;
   Memberships members_;
   std::vector<int> all_segments_, time_segments_;
+  std::vector<uint32_t> generations_;  // per segment, SEMANTICS.md §4 ids
+  bool migrate_ = false;
+  bool definitions_stored_ = false;
+  std::string old_layout_, old_segments_;
   int64_t now_ = INT64_MIN;
   int64_t next_due_ = PartitionStore::kNoTimer;
   size_t timers_fired_ = 0;

@@ -29,16 +29,6 @@ bool Relative(const Window& w, Span* span) {
   }
 }
 
-CmpOp Mirror(CmpOp op) {
-  switch (op) {
-    case CmpOp::kLt: return CmpOp::kGt;
-    case CmpOp::kLe: return CmpOp::kGe;
-    case CmpOp::kGt: return CmpOp::kLt;
-    case CmpOp::kGe: return CmpOp::kLe;
-    default: return op;
-  }
-}
-
 }  // namespace
 
 int64_t Evaluator::UnitStart(bool hours, int64_t unit) {
@@ -114,11 +104,20 @@ Val Evaluator::Evaluate(const Value& v, const EvalInput& in) {
 
 // SEMANTICS.md §3, dropped(): the latest attempt in the window reached every
 // step but the last, and its deadline has passed.
+const EventRef* Evaluator::Attempt(const Expr& e, const FunnelState& fs, int64_t t) {
+  if (fs.attempt && InWindow(e.window, fs.attempt->ts, t)) return &*fs.attempt;
+  // Only a `yesterday` window keeps an earlier day's attempt: the window
+  // holds it while today's attempt is outside.
+  if (fs.prev_attempt && InWindow(e.window, fs.prev_attempt->ts, t)) return &*fs.prev_attempt;
+  return nullptr;
+}
+
 bool Evaluator::Dropped(const Expr& e, const EvalInput& in) {
   const FunnelState& fs = in.state->funnels[e.ref];
-  if (!fs.attempt || !InWindow(e.window, fs.attempt->ts, in.now)) return false;
-  int64_t deadline = SaturatingAdd(fs.attempt->ts, e.within_ms);
-  EventRef prev = *fs.attempt;
+  const EventRef* attempt = Attempt(e, fs, in.now);
+  if (attempt == nullptr) return false;
+  int64_t deadline = SaturatingAdd(attempt->ts, e.within_ms);
+  EventRef prev = *attempt;
   size_t reached = 0;
   for (const auto& events : fs.steps) {
     auto it = std::upper_bound(events.begin(), events.end(), prev);
@@ -175,21 +174,20 @@ bool Evaluator::Segment(int seg, const EvalInput& in) {
 }
 
 void Evaluator::SeriesCandidates(const BucketSeries& series, int sum_index, const Window& w,
-                                 const EvalInput& in, std::vector<int64_t>* out) {
+                                 const EvalInput& in, Candidates* out) {
   Span s;
   if (!Relative(w, &s) || series.empty()) return;
   int64_t cur = s.hours ? cal_.HourOf(in.now) : cal_.DayOf(in.now);
   for (size_t i = series.LowerBound(cur - s.back); i < series.size(); ++i) {
     if (sum_index >= 0 && series.sum(i, sum_index) == 0) continue;  // moves no sum
     int64_t enter = series.unit(i) + s.front, leave = series.unit(i) + s.back + 1;
-    if (enter > cur) out->push_back(UnitStart(s.hours, enter));
-    if (leave > cur) out->push_back(UnitStart(s.hours, leave));
+    if (enter > cur) out->instants.push_back(UnitStart(s.hours, enter));
+    if (leave > cur) out->instants.push_back(UnitStart(s.hours, leave));
   }
 }
 
-void Evaluator::ValueCandidates(const Value& v, const Value* other, CmpOp op,
-                                const EvalInput& in, std::vector<int64_t>* out) {
-  (void)op;
+void Evaluator::ValueCandidates(const Value& v, const std::vector<double>* thresholds,
+                                const EvalInput& in, Candidates* out) {
   switch (v.kind) {
     case Value::Kind::kLiteral: return;
     case Value::Kind::kAggregate: {
@@ -205,18 +203,26 @@ void Evaluator::ValueCandidates(const Value& v, const Value* other, CmpOp op,
       if (last == kNever) return;
       int64_t last_day = cal_.DayOf(last), today = cal_.DayOf(in.now);
       int64_t v0 = std::max<int64_t>(0, today - last_day);
-      if (other != nullptr && other->kind == Value::Kind::kLiteral &&
-          std::holds_alternative<double>(other->literal)) {
-        // The value grows by one a day: only where it crosses c can the
-        // comparison flip.
-        double c = std::get<double>(other->literal);
-        if (std::fabs(c) > 1e7) return;
+      if (thresholds == nullptr) {
+        // Compared with something that is not a number literal: the value
+        // grows by one every day, so every midnight is a candidate; a
+        // month of them, and a wake-up after that to look further.
+        for (int64_t d = std::max(today, last_day) + 1; d <= today + 32; ++d) {
+          out->instants.push_back(cal_.DayStart(static_cast<int32_t>(d)));
+        }
+        out->open_ended = true;
+        return;
+      }
+      // The value grows by one a day: only where it crosses a compared
+      // number can the comparison flip.
+      for (double c : *thresholds) {
+        if (std::fabs(c) > 1e7) continue;
         for (double x : {std::floor(c), std::floor(c) + 1, std::ceil(c), std::ceil(c) + 1}) {
           int64_t days = static_cast<int64_t>(x);
-          if (days > v0 && days >= 0) out->push_back(cal_.DayStart(static_cast<int32_t>(last_day + days)));
+          if (days > v0 && days >= 0) {
+            out->instants.push_back(cal_.DayStart(static_cast<int32_t>(last_day + days)));
+          }
         }
-      } else {
-        out->push_back(cal_.DayStart(static_cast<int32_t>(std::max(today, last_day) + 1)));
       }
       return;
     }
@@ -224,45 +230,66 @@ void Evaluator::ValueCandidates(const Value& v, const Value* other, CmpOp op,
       if (!v.at_yesterday) return;
       int32_t today = cal_.DayOf(in.now);
       for (const auto& [day, u] : in.state->props[v.ref].recent) {
-        if (day + 1 > today) out->push_back(cal_.DayStart(day + 1));
+        if (day + 1 > today) out->instants.push_back(cal_.DayStart(day + 1));
       }
       return;
     }
   }
 }
 
-void Evaluator::DroppedCandidates(const Expr& e, const EvalInput& in, std::vector<int64_t>* out) {
+void Evaluator::DroppedCandidates(const Expr& e, const EvalInput& in, Candidates* out) {
   const FunnelState& fs = in.state->funnels[e.ref];
-  if (!fs.attempt) return;
-  int64_t deadline = SaturatingAdd(fs.attempt->ts, e.within_ms);
-  if (deadline > in.now) out->push_back(deadline);
-  Span s;
-  if (!Relative(e.window, &s)) return;
-  int64_t cur = s.hours ? cal_.HourOf(in.now) : cal_.DayOf(in.now);
-  int64_t u = s.hours ? cal_.HourOf(fs.attempt->ts) : cal_.DayOf(fs.attempt->ts);
-  if (u + s.front > cur) out->push_back(UnitStart(s.hours, u + s.front));
-  if (u + s.back + 1 > cur) out->push_back(UnitStart(s.hours, u + s.back + 1));
+  for (const auto* attempt : {&fs.attempt, &fs.prev_attempt}) {
+    if (!*attempt) continue;
+    int64_t deadline = SaturatingAdd((*attempt)->ts, e.within_ms);
+    if (deadline > in.now) out->instants.push_back(deadline);
+    Span s;
+    if (!Relative(e.window, &s)) continue;
+    int64_t cur = s.hours ? cal_.HourOf(in.now) : cal_.DayOf(in.now);
+    int64_t u = s.hours ? cal_.HourOf((*attempt)->ts) : cal_.DayOf((*attempt)->ts);
+    if (u + s.front > cur) out->instants.push_back(UnitStart(s.hours, u + s.front));
+    if (u + s.back + 1 > cur) out->instants.push_back(UnitStart(s.hours, u + s.back + 1));
+  }
 }
 
-void Evaluator::Candidates(const Expr& e, const EvalInput& in, std::vector<int64_t>* out) {
+// A number literal on the other side of a comparison, as the thresholds a
+// days_since can cross; nullptr when the other side is not one.
+static bool NumberLiteral(const Value& v, std::vector<double>* out) {
+  if (v.kind != Value::Kind::kLiteral || !std::holds_alternative<double>(v.literal)) return false;
+  out->push_back(std::get<double>(v.literal));
+  return true;
+}
+
+void Evaluator::CollectCandidates(const Expr& e, const EvalInput& in, Candidates* out) {
   switch (e.kind) {
     case Expr::Kind::kAnd:
     case Expr::Kind::kOr:
     case Expr::Kind::kNot:
-      for (const auto& c : e.children) Candidates(*c, in, out);
+      for (const auto& c : e.children) CollectCandidates(*c, in, out);
       return;
-    case Expr::Kind::kCompare:
-      ValueCandidates(e.lhs, &e.rhs, e.op, in, out);
-      ValueCandidates(e.rhs, &e.lhs, Mirror(e.op), in, out);
+    case Expr::Kind::kCompare: {
+      std::vector<double> lhs_literal, rhs_literal;
+      bool l = NumberLiteral(e.lhs, &lhs_literal), r = NumberLiteral(e.rhs, &rhs_literal);
+      ValueCandidates(e.lhs, r ? &rhs_literal : nullptr, in, out);
+      ValueCandidates(e.rhs, l ? &lhs_literal : nullptr, in, out);
       return;
-    case Expr::Kind::kIn: ValueCandidates(e.lhs, nullptr, CmpOp::kEq, in, out); return;
+    }
+    case Expr::Kind::kIn: {
+      // Only number literals can equal a number: the others never match.
+      std::vector<double> numbers;
+      for (const Literal& lit : e.in_values) {
+        if (const double* d = std::get_if<double>(&lit)) numbers.push_back(*d);
+      }
+      ValueCandidates(e.lhs, &numbers, in, out);
+      return;
+    }
     case Expr::Kind::kDid: {
       const FeatureState& fs = in.state->features[e.ref];
       Span s;
       if (Relative(e.window, &s)) SeriesCandidates(s.hours ? fs.hours : fs.days, -1, e.window, in, out);
       return;
     }
-    case Expr::Kind::kInSegment: Candidates(*rules_->segments()[e.ref].rule, in, out); return;
+    case Expr::Kind::kInSegment: CollectCandidates(*rules_->segments()[e.ref].rule, in, out); return;
     case Expr::Kind::kInList: return;
     case Expr::Kind::kDropped: DroppedCandidates(e, in, out); return;
   }
@@ -271,8 +298,9 @@ void Evaluator::Candidates(const Expr& e, const EvalInput& in, std::vector<int64
 int64_t Evaluator::NextChange(int seg, const EvalInput& in) {
   const CompiledSegment& s = rules_->segments()[seg];
   if (!s.time_dependent) return kNever;
-  std::vector<int64_t> cands;
-  Candidates(*s.rule, in, &cands);
+  Candidates found;
+  CollectCandidates(*s.rule, in, &found);
+  std::vector<int64_t>& cands = found.instants;
   std::sort(cands.begin(), cands.end());
   cands.erase(std::unique(cands.begin(), cands.end()), cands.end());
   cands.erase(cands.begin(), std::upper_bound(cands.begin(), cands.end(), in.now));
@@ -284,7 +312,8 @@ int64_t Evaluator::NextChange(int seg, const EvalInput& in) {
     at.now = cands[i];
     if (Segment(seg, at) != current) return cands[i];
   }
-  return cands.size() > kMaxCandidates ? cands[n - 1] : kNever;
+  // Not every instant was looked at: wake at the last one and look again.
+  return cands.size() > kMaxCandidates || found.open_ended ? cands[n - 1] : kNever;
 }
 
 }  // namespace segd::rules

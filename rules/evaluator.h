@@ -45,15 +45,21 @@ class Evaluator {
   // The earliest instant t > in.now at which Segment(seg) at t differs from
   // its value at in.now with no new record, or kNever when time alone never
   // changes it. May return an earlier instant at which nothing changes only
-  // when the rule has more than kMaxCandidates instants to look at.
+  // when the rule has more than kMaxCandidates instants to look at, or
+  // compares days_since with something other than a number literal.
   int64_t NextChange(int seg, const EvalInput& in);
 
   // The value of `v` at in.now (for explanations and tests).
   Val Evaluate(const Value& v, const EvalInput& in);
   bool Evaluate(const Expr& e, const EvalInput& in);
 
-  // Instants after in.now at which a term of `e` can change value.
-  void Candidates(const Expr& e, const EvalInput& in, std::vector<int64_t>* out);
+  // Instants after in.now at which a term of `e` can change value. When
+  // open_ended, terms may also change after the last instant listed.
+  struct Candidates {
+    std::vector<int64_t> instants;
+    bool open_ended = false;
+  };
+  void CollectCandidates(const Expr& e, const EvalInput& in, Candidates* out);
 
   static constexpr size_t kMaxCandidates = 64;
 
@@ -68,13 +74,17 @@ class Evaluator {
   Val DaysSince(const Value& v, const EvalInput& in);
   Val UserProp(const Value& v, const EvalInput& in);
   bool Dropped(const Expr& e, const EvalInput& in);
+  // The funnel attempt the window of `e` holds at `t`, or nullptr.
+  const EventRef* Attempt(const Expr& e, const FunnelState& fs, int64_t t);
   bool InWindow(const Window& w, int64_t ts, int64_t t);
 
-  void ValueCandidates(const Value& v, const Value* other, CmpOp op, const EvalInput& in,
-                       std::vector<int64_t>* out);
+  // `thresholds`: the numbers `v` is compared with, or nullptr when it is
+  // compared with something else.
+  void ValueCandidates(const Value& v, const std::vector<double>* thresholds,
+                       const EvalInput& in, Candidates* out);
   void SeriesCandidates(const BucketSeries& series, int sum_index, const Window& w,
-                        const EvalInput& in, std::vector<int64_t>* out);
-  void DroppedCandidates(const Expr& e, const EvalInput& in, std::vector<int64_t>* out);
+                        const EvalInput& in, Candidates* out);
+  void DroppedCandidates(const Expr& e, const EvalInput& in, Candidates* out);
   int64_t UnitStart(bool hours, int64_t unit);
 
   const RuleSet* rules_;

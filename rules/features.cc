@@ -62,26 +62,65 @@ bool InDateRangeWindow(const Window& w, const Calendar& cal, int64_t ts) {
 // The latest attempt is the last A (in ts, arrival order); events of later
 // steps are kept only after it. Without an attempt the most recent step
 // events are kept, for an A that may still arrive late; with one, the
-// earliest after it, which are the ones that decide it.
+// earliest after it, which are the ones that decide it. A `yesterday`
+// window also keeps the last A of the latest earlier day (prev_attempt),
+// and the step events after that one.
+void NoteAttempt(const FunnelSpec& spec, const Calendar& cal, const EventRef& e,
+                 FunnelState* fs) {
+  if (spec.window.kind != Window::Kind::kYesterday) {
+    if (!fs->attempt || *fs->attempt < e) fs->attempt = e;
+    return;
+  }
+  if (!fs->attempt) {
+    fs->attempt = e;
+    return;
+  }
+  int32_t day = cal.DayOf(e.ts), attempt_day = cal.DayOf(fs->attempt->ts);
+  if (*fs->attempt < e) {
+    if (day > attempt_day) fs->prev_attempt = fs->attempt;
+    fs->attempt = e;
+  } else if (day < attempt_day &&
+             (!fs->prev_attempt || cal.DayOf(fs->prev_attempt->ts) < day ||
+              (cal.DayOf(fs->prev_attempt->ts) == day && *fs->prev_attempt < e))) {
+    fs->prev_attempt = e;
+  }
+}
+
+// Step events at or before this belong to no attempt the funnel can still
+// use: those after the latest attempt, or with a `yesterday` window those
+// from the start of the day before the attempt's day (a late first step of
+// that day may still become the attempt the window holds).
+std::optional<EventRef> StepAnchor(const FunnelSpec& spec, const Calendar& cal,
+                                   const FunnelState& fs) {
+  if (!fs.attempt || spec.window.kind != Window::Kind::kYesterday) return fs.attempt;
+  int64_t day_before = cal.DayStart(cal.DayOf(fs.attempt->ts) - 1);
+  return EventRef{day_before - 1, UINT32_MAX};
+}
+
+void PruneSteps(const EventRef& anchor, FunnelState* fs) {
+  for (auto& events : fs->steps) {
+    events.erase(events.begin(), std::upper_bound(events.begin(), events.end(), anchor));
+  }
+}
+
 void ApplyToFunnel(const FunnelSpec& spec, const Calendar& cal, const Record& r, uint32_t seq,
                    FunnelState* fs) {
   EventRef e{r.ts_ms, seq};
   if (Matches(spec.steps[0], r)) {
-    if (InDateRangeWindow(spec.window, cal, r.ts_ms) && (!fs->attempt || *fs->attempt < e)) {
-      fs->attempt = e;
-      for (auto& events : fs->steps) {
-        events.erase(events.begin(), std::upper_bound(events.begin(), events.end(), e));
-      }
+    if (InDateRangeWindow(spec.window, cal, r.ts_ms)) {
+      NoteAttempt(spec, cal, e, fs);
+      PruneSteps(*StepAnchor(spec, cal, *fs), fs);
     }
-    return;  // an event matching A is never a later step of the latest attempt
+    return;  // an event matching A is never a later step of an attempt
   }
+  std::optional<EventRef> anchor = StepAnchor(spec, cal, *fs);
   for (size_t i = 1; i < spec.steps.size(); ++i) {
     if (!Matches(spec.steps[i], r)) continue;
-    if (fs->attempt && !(*fs->attempt < e)) continue;
+    if (anchor && !(*anchor < e)) continue;
     auto& events = fs->steps[i - 1];
     events.insert(std::upper_bound(events.begin(), events.end(), e), e);
     if (events.size() > FunnelState::kMaxStepEvents) {
-      if (fs->attempt) {
+      if (anchor) {
         events.pop_back();
       } else {
         events.erase(events.begin());
@@ -206,6 +245,14 @@ void CompactState(const RuleSet& rules, const Calendar& cal, int64_t now, UserSt
   }
   for (size_t i = 0; i < rules.props().size(); ++i) {
     if (rules.props()[i].yesterday) FoldRecent(today, &state->props[i]);
+  }
+  // A previous day's attempt older than yesterday is in no window any more.
+  for (size_t i = 0; i < rules.funnels().size(); ++i) {
+    FunnelState& fs = state->funnels[i];
+    if (fs.prev_attempt && cal.DayOf(fs.prev_attempt->ts) < today - 1) {
+      fs.prev_attempt.reset();
+      if (auto anchor = StepAnchor(rules.funnels()[i], cal, fs)) PruneSteps(*anchor, &fs);
+    }
   }
 }
 

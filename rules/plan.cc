@@ -10,62 +10,6 @@
 
 namespace segd::rules {
 
-namespace {
-
-const char* OpText(CmpOp op) {
-  switch (op) {
-    case CmpOp::kEq: return "=";
-    case CmpOp::kNe: return "!=";
-    case CmpOp::kLt: return "<";
-    case CmpOp::kLe: return "<=";
-    case CmpOp::kGt: return ">";
-    case CmpOp::kGe: return ">=";
-  }
-  return "=";
-}
-
-std::string LiteralText(const Literal& l) {
-  if (const double* d = std::get_if<double>(&l)) return fmt::format("{}", *d);
-  if (const bool* b = std::get_if<bool>(&l)) return *b ? "true" : "false";
-  return fmt::format("\"{}\"", std::get<std::string>(l));
-}
-
-std::string WindowText(const Window& w) {
-  switch (w.kind) {
-    case Window::Kind::kAllTime: return "all time";
-    case Window::Kind::kDays: return fmt::format("{}d", w.n);
-    case Window::Kind::kHours: return fmt::format("{}h", w.n);
-    case Window::Kind::kToday: return "today";
-    case Window::Kind::kYesterday: return "yesterday";
-    case Window::Kind::kDateRange: return fmt::format("days {}..{}", w.first_day, w.last_day);
-  }
-  return "";
-}
-
-}  // namespace
-
-std::string SelectorKey(const Selector& s) {
-  std::string key = s.event;
-  if (s.filters.empty()) return key;
-  key += "{";
-  for (size_t i = 0; i < s.filters.size(); ++i) {
-    const Filter& f = s.filters[i];
-    if (i > 0) key += ", ";
-    key += f.prop;
-    if (f.is_in) {
-      key += " in [";
-      for (size_t j = 0; j < f.values.size(); ++j) {
-        if (j > 0) key += ", ";
-        key += LiteralText(f.values[j]);
-      }
-      key += "]";
-    } else {
-      key += fmt::format(" {} {}", OpText(f.op), LiteralText(f.values.at(0)));
-    }
-  }
-  return key + "}";
-}
-
 int FeatureSpec::SumIndex(const std::string& prop) const {
   auto it = std::find(sum_props.begin(), sum_props.end(), prop);
   return it == sum_props.end() ? -1 : static_cast<int>(it - sum_props.begin());
@@ -105,7 +49,7 @@ class Planner {
 
  private:
   int InternFeature(const Selector& s) {
-    std::string key = SelectorKey(s);
+    std::string key = ToString(s);
     for (size_t i = 0; i < rs_->features_.size(); ++i) {
       if (rs_->features_[i].key == key) return static_cast<int>(i);
     }
@@ -172,8 +116,8 @@ class Planner {
   }
 
   int InternFunnel(const Expr& e) {
-    std::string key = fmt::format("{}|{}", e.within_ms, WindowText(e.window));
-    for (const auto& s : e.steps) key += "|" + SelectorKey(s);
+    std::string key = fmt::format("{}|{}", e.within_ms, ToString(e.window));
+    for (const auto& s : e.steps) key += "|" + ToString(s);
     for (size_t i = 0; i < rs_->funnels_.size(); ++i) {
       if (rs_->funnels_[i].key == key) return static_cast<int>(i);
     }
@@ -338,7 +282,7 @@ std::string RuleSet::Describe() const {
   for (size_t i = 0; i < funnels_.size(); ++i) {
     out += fmt::format("  funnel{} {} steps, within {} ms, window {}\n", i,
                        funnels_[i].steps.size(), funnels_[i].within_ms,
-                       WindowText(funnels_[i].window));
+                       ToString(funnels_[i].window));
   }
   out += fmt::format("segments ({}):\n", segments_.size());
   for (const auto& s : segments_) {

@@ -22,7 +22,7 @@ namespace segd::rules {
 // One (event, filters) selector whose events the state counts.
 struct FeatureSpec {
   Selector selector;
-  std::string key;                     // canonical text of the selector
+  std::string key;                     // canonical text of the selector (rules::ToString)
   std::vector<std::string> sum_props;  // properties summed (bucket sums, in order)
   int day_horizon = 0;     // day buckets kept: today-day_horizon+1 .. (0: none)
   int64_t hour_horizon = 0;  // hour buckets kept likewise
@@ -109,8 +109,5 @@ class RuleSet {
   std::unordered_map<std::string, std::vector<int>> segments_by_event_;
   std::unordered_map<std::string, std::vector<int>> segments_by_prop_;
 };
-
-// Canonical text of a selector, e.g. `coupon_claim{coupon = "A"}`.
-std::string SelectorKey(const Selector& s);
 
 }  // namespace segd::rules

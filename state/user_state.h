@@ -35,6 +35,12 @@ class BucketSeries {
 
   // Adds one event to `unit`; `sums` has nsums() values.
   void Add(int64_t unit, const int64_t* sums);
+  // Appends a whole bucket. REQUIRES: unit > every unit held; count > 0.
+  void Append(int64_t unit, uint32_t count, const int64_t* sums) {
+    units_.push_back(unit);
+    counts_.push_back(count);
+    sums_.insert(sums_.end(), sums, sums + nsums_);
+  }
   // Drops units < min_unit, except those `keep` says to keep.
   template <typename Keep>
   void PruneBefore(int64_t min_unit, Keep keep);
@@ -101,9 +107,13 @@ struct EventRef {
 
 // A funnel's latest attempt: its first step and, per later step, the
 // matching events after it (ascending, at most kMaxStepEvents each).
+// Funnels over a `yesterday` window also keep `prev_attempt`, the last first
+// step of the latest day before the attempt's day: when the attempt is
+// today's, yesterday's is the one the window holds.
 struct FunnelState {
   static constexpr size_t kMaxStepEvents = 32;
   std::optional<EventRef> attempt;
+  std::optional<EventRef> prev_attempt;
   std::vector<std::vector<EventRef>> steps;  // steps[i] for step i+1
   bool operator==(const FunnelState&) const = default;
 };

@@ -16,6 +16,8 @@
 #include <variant>
 #include <vector>
 
+#include "state/varint.h"
+
 namespace segd {
 namespace {
 
@@ -39,18 +41,14 @@ constexpr uint8_t kTagTrue = 4;
 // Funnel header bits, below the number of steps.
 constexpr uint64_t kHasAttempt = 1;
 constexpr uint64_t kHasStepLists = 2;
-constexpr int kStepsShift = 2;
+constexpr uint64_t kHasPrevAttempt = 4;
+constexpr int kStepsShift = 3;
 
 constexpr uint64_t kMaxU32 = std::numeric_limits<uint32_t>::max();
 constexpr uint64_t kMaxInt = std::numeric_limits<int>::max();
 constexpr int64_t kMinI32 = std::numeric_limits<int32_t>::min();
 constexpr int64_t kMaxI32 = std::numeric_limits<int32_t>::max();
 constexpr uint64_t kMaxI64 = std::numeric_limits<int64_t>::max();
-
-uint64_t ZigZag(int64_t v) {
-  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-}
-int64_t UnZigZag(uint64_t z) { return static_cast<int64_t>((z >> 1) ^ (0 - (z & 1))); }
 
 bool AllZero(const std::vector<int64_t>& v) {
   return std::all_of(v.begin(), v.end(), [](int64_t x) { return x == 0; });
@@ -67,19 +65,14 @@ bool AllEmpty(const std::vector<std::vector<EventRef>>& steps) {
   return std::all_of(steps.begin(), steps.end(),
                      [](const std::vector<EventRef>& events) { return events.empty(); });
 }
-bool Untouched(const FunnelState& f) { return !f.attempt && AllEmpty(f.steps); }
+bool Untouched(const FunnelState& f) {
+  return !f.attempt && !f.prev_attempt && AllEmpty(f.steps);
+}
 
 // ---------------------------------------------------------------- Encoding
 
-void PutVarint(uint64_t v, std::string* out) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-void PutZigZag(int64_t v, std::string* out) { PutVarint(ZigZag(v), out); }
+void PutVarint(uint64_t v, std::string* out) { segd::PutVarint(out, v); }
+void PutZigZag(int64_t v, std::string* out) { segd::PutSigned(out, v); }
 
 // `x` after `prev` in a strictly ascending sequence: the gap minus one, so
 // that consecutive units cost a zero byte.
@@ -181,11 +174,15 @@ void PutProp(const PropState& p, std::string* out) {
 void PutFunnel(const FunnelState& f, std::string* out) {
   const bool lists = !AllEmpty(f.steps) || f.steps.size() > kMaxImplicitElements;
   PutVarint(static_cast<uint64_t>(f.steps.size()) << kStepsShift | (lists ? kHasStepLists : 0) |
-                (f.attempt ? kHasAttempt : 0),
+                (f.attempt ? kHasAttempt : 0) | (f.prev_attempt ? kHasPrevAttempt : 0),
             out);
   if (f.attempt) {
     PutZigZag(f.attempt->ts, out);
     PutVarint(f.attempt->seq, out);
+  }
+  if (f.prev_attempt) {
+    PutZigZag(f.prev_attempt->ts, out);
+    PutVarint(f.prev_attempt->seq, out);
   }
   if (!lists) return;
   // A step list's first ts is relative to the attempt's (0 without one),
@@ -292,7 +289,7 @@ class Reader {
   bool ZigZag(int64_t* v) {
     uint64_t z;
     if (!Varint(&z)) return false;
-    *v = UnZigZag(z);
+    *v = segd::UnZigZag(z);
     return true;
   }
 
@@ -520,6 +517,10 @@ bool DecodeFunnel(Reader& r, FunnelState* f) {
   if (header & kHasAttempt) {
     f->attempt.emplace();
     if (!r.ZigZag(&f->attempt->ts) || !r.U32(&f->attempt->seq)) return false;
+  }
+  if (header & kHasPrevAttempt) {
+    f->prev_attempt.emplace();
+    if (!r.ZigZag(&f->prev_attempt->ts) || !r.U32(&f->prev_attempt->seq)) return false;
   }
   f->steps.resize(nsteps);
   if (!lists) return true;

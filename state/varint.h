@@ -25,7 +25,9 @@ inline int64_t UnZigZag(uint64_t v) {
 
 inline void PutSigned(std::string* out, int64_t v) { PutVarint(out, ZigZag(v)); }
 
-// Reads a varint from *in, advancing it. False on truncated or over-long input.
+// Reads a varint from *in, advancing it. False on truncated input, more
+// than 64 bits, or a form longer than the shortest (so one value has one
+// encoding).
 inline bool GetVarint(std::string_view* in, uint64_t* v) {
   uint64_t result = 0;
   for (int shift = 0; shift <= 63 && !in->empty(); shift += 7) {
@@ -34,6 +36,7 @@ inline bool GetVarint(std::string_view* in, uint64_t* v) {
     if (shift == 63 && byte > 1) return false;
     result |= (byte & 0x7f) << shift;
     if ((byte & 0x80) == 0) {
+      if (byte == 0 && shift > 0) return false;
       *v = result;
       return true;
     }

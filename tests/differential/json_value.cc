@@ -272,8 +272,8 @@ class Parser {
       SkipSpace();
       if (pos_ >= text_.size() || text_[pos_++] != ':') return Fail("expected :");
       SkipSpace();
-      out->members.emplace_back(std::move(key), JsonValue());
-      if (!ParseValue(&out->members.back().second, depth + 1)) return false;
+      out->members.push_back(JsonMember{std::move(key), JsonValue()});
+      if (!ParseValue(&out->members.back().value, depth + 1)) return false;
       SkipSpace();
       if (pos_ >= text_.size()) return Fail("unterminated object");
       if (text_[pos_] == '}') {

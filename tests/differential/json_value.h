@@ -14,6 +14,8 @@
 
 namespace segd_ref {
 
+struct JsonMember;
+
 struct JsonValue {
   enum class Type { kNull, kBool, kNumber, kString, kArray, kObject };
 
@@ -22,13 +24,18 @@ struct JsonValue {
   double number = 0;  // kNumber: strtod of the token
   // kString: the unescaped UTF-8 value; kNumber: the token exactly as written.
   std::string text;
-  std::vector<JsonValue> items;                            // kArray
-  std::vector<std::pair<std::string, JsonValue>> members;  // kObject, in input order
+  std::vector<JsonValue> items;     // kArray
+  std::vector<JsonMember> members;  // kObject, in input order
 
   // The member named `key`, or nullptr. Only for kObject.
   const JsonValue* Find(std::string_view key) const;
   // True for a number token without fraction or exponent.
   bool IsIntegerToken() const;
+};
+
+struct JsonMember {
+  std::string key;
+  JsonValue value;
 };
 
 // Parses `text` as exactly one JSON value (surrounding whitespace allowed).

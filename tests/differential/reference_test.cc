@@ -20,8 +20,8 @@ namespace {
 TEST(ParserTest, AcceptsEveryConstruct) {
   const char* rules[] = {
       "active_days(visit, 30d) >= 15 and not did(visit, 7d)",
-      "(did(coupon_claim{coupon=\"A\"}, 30d) or did(coupon_claim{coupon=\"B\"}, 30d)) and "
-      "not did(coupon_use, 30d)",
+      ("(did(coupon_claim{coupon=\"A\"}, 30d) or did(coupon_claim{coupon=\"B\"}, 30d)) and "
+       "not did(coupon_use, 30d)"),
       "dropped(signup_start -> send_code -> signup_done, within 30m, 1d)",
       "dropped(a->b, within 1h)",
       "did(activity_signup{activity=\"X\"}) or in_list(\"offline_x\")",

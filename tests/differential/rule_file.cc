@@ -7,13 +7,20 @@
 namespace segd_ref {
 namespace {
 
+struct YamlEntry;
+
 struct YamlNode {
   enum class Kind { kNull, kScalar, kSeq, kMap };
   Kind kind = Kind::kNull;
   std::string scalar;
   std::vector<YamlNode> items;
-  std::vector<std::pair<std::string, YamlNode>> map;
+  std::vector<YamlEntry> map;
   int line = 0;
+};
+
+struct YamlEntry {
+  std::string key;
+  YamlNode value;
 };
 
 std::string Trim(std::string_view s) {
@@ -110,8 +117,8 @@ class YamlReader {
       std::string key, rest;
       if (!SplitKey(Content(), &key, &rest)) return Fail("expected 'key: value'");
       if (!keys.insert(key).second) return Fail("duplicate key " + key);
-      out->map.emplace_back(key, YamlNode());
-      YamlNode* value = &out->map.back().second;
+      out->map.push_back(YamlEntry{key, YamlNode()});
+      YamlNode* value = &out->map.back().value;
       value->line = static_cast<int>(i_) + 1;
       ++i_;
       if (!ParseValueAfterKey(indent, Trim(rest), value)) return false;

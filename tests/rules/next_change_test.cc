@@ -24,6 +24,8 @@ segments:
   - {id: f, rule: 'user.tier@yesterday = "gold" or (in_segment(c) and count(cart, 24h) < 2)'}
   - {id: g, rule: 'not in_segment(a) and days_since(visit) > 1.5'}
   - {id: h, rule: 'count(visit, 3d) = count(cart, 3d) and did(visit, 2026-03-05..2026-03-09)'}
+  - {id: i, rule: 'days_since(buy) in [0, 1, 4]'}
+  - {id: j, rule: 'days_since(visit) < count(cart, 10d) or days_since(cart) != 2'}
 )";
 
 struct Gen {
@@ -88,10 +90,10 @@ TEST(NextChangeTest, EqualsTheFirstActualChangeOverRandomHistories) {
       }
     }
   }
-  EXPECT_EQ(checked, 120 * 8);
+  EXPECT_EQ(checked, 120 * 10);
   // The histories must actually exercise time-driven changes of every rule.
   EXPECT_GT(changes_found, 100);
-  for (const char* id : {"a", "b", "c", "d", "e", "f", "g", "h"}) {
+  for (const char* id : {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}) {
     EXPECT_TRUE(flipped.count(id)) << "no history flipped segment " << id << " by time";
   }
 }

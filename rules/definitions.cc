@@ -1,0 +1,235 @@
+// Rule-set changes over existing state (SEMANTICS.md §5, README "A changed
+// rule set keeps the existing state"): the per-user state is laid out by
+// the plan, so a store written under another plan is migrated — features,
+// properties and funnels carried over by their canonical text, change
+// counts by segment id — and the new or changed segments are evaluated for
+// every user.
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "rules/engine.h"
+#include "rules/features.h"
+#include "rules/parser.h"
+
+namespace segd::rules {
+
+namespace {
+
+constexpr char kLayoutKey[] = "layout";
+constexpr char kSegmentsKey[] = "segments";
+constexpr char kTimezoneKey[] = "timezone";
+// Users migrated between two write-backs of the engine's cache.
+constexpr uint32_t kMigrationChunk = 4096;
+
+std::string Join(const std::vector<std::string>& v, char sep) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i > 0) out.push_back(sep);
+    out += v[i];
+  }
+  return out;
+}
+
+std::vector<std::string> Split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string item;
+  std::istringstream in(s);
+  while (std::getline(in, item, sep)) out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+// "f<TAB>key<TAB>sum,sum" per feature, "p<TAB>name", "u<TAB>funnel key".
+std::string PartitionEngine::LayoutText() const {
+  std::string out;
+  for (const auto& f : rules_->features()) out += "f\t" + f.key + "\t" + Join(f.sum_props, '\x1f') + "\n";
+  for (const auto& p : rules_->props()) out += "p\t" + p.name + "\n";
+  for (const auto& f : rules_->funnels()) out += "u\t" + f.key + "\n";
+  return out;
+}
+
+// "id<TAB>generation<TAB>canonical rule" per segment, in definition order.
+std::string PartitionEngine::SegmentsText() const {
+  std::string out;
+  for (size_t i = 0; i < rules_->segments().size(); ++i) {
+    const CompiledSegment& s = rules_->segments()[i];
+    out += s.id + "\t" + std::to_string(generations_[i]) + "\t" + ToString(*s.rule) + "\n";
+  }
+  return out;
+}
+
+// Compares the stored rule set with this one. REQUIRES: in a transaction.
+Status PartitionEngine::LoadDefinitions() {
+  generations_.assign(rules_->segments().size(), 1);
+  old_layout_.clear();
+  old_segments_.clear();
+  auto tz = store_->GetMeta(kTimezoneKey);
+  auto layout = store_->GetMeta(kLayoutKey);
+  auto segments = store_->GetMeta(kSegmentsKey);
+  for (const auto* r : {&tz, &layout, &segments}) {
+    if (!r->ok()) return r->status();
+  }
+  bool has_users = store_->user_count() > 0;
+  const std::string& zone = rules_->calendar().zone_name();
+  if (tz->has_value() && **tz != zone && has_users) {
+    return Status::FailedPrecondition("the rule set's time zone is " + zone +
+                                      " but the state was kept in " + **tz +
+                                      "; a time zone cannot change while state exists");
+  }
+  std::map<std::string, std::pair<uint32_t, std::string>> stored;  // id → generation, rule
+  if (segments->has_value()) {
+    for (const std::string& line : Split(**segments, '\n')) {
+      auto f = Split(line, '\t');
+      if (f.size() == 3) stored[f[0]] = {static_cast<uint32_t>(std::stoul(f[1])), f[2]};
+    }
+  }
+  for (size_t i = 0; i < rules_->segments().size(); ++i) {
+    const CompiledSegment& s = rules_->segments()[i];
+    auto it = stored.find(s.id);
+    if (it == stored.end()) continue;
+    bool same = it->second.second == ToString(*s.rule);
+    generations_[i] = it->second.first + (same ? 0 : 1);
+  }
+  bool same = tz->has_value() && **tz == zone && layout->has_value() &&
+              **layout == LayoutText() && segments->has_value() && **segments == SegmentsText();
+  definitions_stored_ = same;
+  migrate_ = has_users && !same;
+  if (migrate_) {
+    old_layout_ = layout->value_or(LayoutText());
+    old_segments_ = segments->value_or("");
+  }
+  return Status::Ok();
+}
+
+Status PartitionEngine::StoreDefinitions() {
+  SEGD_RETURN_IF_ERROR(store_->PutMeta(kTimezoneKey, rules_->calendar().zone_name()));
+  SEGD_RETURN_IF_ERROR(store_->PutMeta(kLayoutKey, LayoutText()));
+  return store_->PutMeta(kSegmentsKey, SegmentsText());
+}
+
+// Rearranges one decoded user state from the old layout to this plan's.
+void PartitionEngine::Remap(const std::string& old_layout, UserState* state) const {
+  std::vector<std::pair<std::string, std::vector<std::string>>> old_features;
+  std::vector<std::string> old_props, old_funnels;
+  for (const std::string& line : Split(old_layout, '\n')) {
+    auto f = Split(line, '\t');
+    if (f.size() >= 2 && f[0] == "f") {
+      old_features.push_back({f[1], f.size() > 2 ? Split(f[2], '\x1f') : std::vector<std::string>{}});
+    } else if (f.size() == 2 && f[0] == "p") {
+      old_props.push_back(f[1]);
+    } else if (f.size() == 2 && f[0] == "u") {
+      old_funnels.push_back(f[1]);
+    }
+  }
+  UserState out;
+  out.seq = state->seq;
+  ShapeState(*rules_, &out);
+  for (size_t o = 0; o < old_features.size() && o < state->features.size(); ++o) {
+    for (size_t n = 0; n < rules_->features().size(); ++n) {
+      const FeatureSpec& spec = rules_->features()[n];
+      if (spec.key != old_features[o].first) continue;
+      FeatureState& from = state->features[o];
+      FeatureState& to = out.features[n];
+      // Sums of properties summed before keep their values; new ones
+      // start at zero.
+      std::vector<int> src(spec.sum_props.size(), -1);
+      for (size_t k = 0; k < spec.sum_props.size(); ++k) {
+        const auto& olds = old_features[o].second;
+        for (size_t j = 0; j < olds.size(); ++j) {
+          if (olds[j] == spec.sum_props[k]) src[k] = static_cast<int>(j);
+        }
+      }
+      auto remap_series = [&](const BucketSeries& a, BucketSeries* b) {
+        std::vector<int64_t> sums(spec.sum_props.size());
+        for (size_t i = 0; i < a.size(); ++i) {
+          for (size_t k = 0; k < sums.size(); ++k) sums[k] = src[k] >= 0 ? a.sum(i, src[k]) : 0;
+          b->Append(a.unit(i), a.count(i), sums.data());
+        }
+      };
+      remap_series(from.days, &to.days);
+      remap_series(from.hours, &to.hours);
+      to.count = from.count;
+      for (size_t k = 0; k < src.size(); ++k) to.sums[k] = src[k] >= 0 ? from.sums[src[k]] : 0;
+      to.active_days = std::move(from.active_days);
+      to.last_ts = from.last_ts;
+    }
+  }
+  for (size_t o = 0; o < old_props.size() && o < state->props.size(); ++o) {
+    int n = rules_->PropIndex(old_props[o]);
+    if (n >= 0) out.props[n] = std::move(state->props[o]);
+  }
+  for (size_t o = 0; o < old_funnels.size() && o < state->funnels.size(); ++o) {
+    for (size_t n = 0; n < rules_->funnels().size(); ++n) {
+      if (rules_->funnels()[n].key == old_funnels[o]) out.funnels[n] = std::move(state->funnels[o]);
+    }
+  }
+  *state = std::move(out);
+}
+
+Status PartitionEngine::Migrate(std::vector<ChangeRecord>* out) {
+  if (!migrate_) return StoreDefinitions();
+  // Old segment index → new index (-1: deleted); generations that moved.
+  std::vector<std::string> old_ids;
+  std::map<std::string, uint32_t> old_generation;
+  for (const std::string& line : Split(old_segments_, '\n')) {
+    auto f = Split(line, '\t');
+    if (f.size() == 3) {
+      old_ids.push_back(f[0]);
+      old_generation[f[0]] = static_cast<uint32_t>(std::stoul(f[1]));
+    }
+  }
+  std::map<std::string, int> new_index;
+  for (size_t i = 0; i < rules_->segments().size(); ++i) new_index[rules_->segments()[i].id] = static_cast<int>(i);
+  // Changed or new segments, and everything that reads them, are evaluated.
+  std::vector<bool> redo(rules_->segments().size(), false);
+  for (size_t i = 0; i < rules_->segments().size(); ++i) {
+    const CompiledSegment& s = rules_->segments()[i];
+    auto g = old_generation.find(s.id);
+    redo[i] = g == old_generation.end() || g->second != generations_[i];
+    for (int dep : s.depends_on) redo[i] = redo[i] || redo[dep];
+  }
+  std::vector<int> segs;
+  for (size_t i = 0; i < redo.size(); ++i) {
+    if (redo[i]) segs.push_back(static_cast<int>(i));
+  }
+  for (const std::string& id : old_ids) {
+    if (new_index.count(id) == 0) {
+      std::vector<uint16_t> chunks;
+      SEGD_RETURN_IF_ERROR(store_->ForEachMemberChunk(id, [&](uint16_t c, std::string_view) { chunks.push_back(c); }));
+      for (uint16_t c : chunks) SEGD_RETURN_IF_ERROR(store_->DeleteMemberChunk(id, c));
+    }
+  }
+  for (uint32_t id = 0; id < store_->user_count(); ++id) {
+    auto raw = store_->GetUser(id);
+    if (!raw.ok()) return raw.status();
+    auto key = store_->UserKey(id);
+    if (!key.ok()) return key.status();
+    Loaded u;
+    u.user_id = std::move(key).value();
+    if (raw->has_value()) SEGD_RETURN_IF_ERROR(DecodeUserRecord(**raw, &u.rec));
+    Remap(old_layout_, &u.rec.state);
+    // Change counts carry over within a generation; a new generation
+    // counts from 1 again.
+    std::vector<std::pair<uint32_t, uint32_t>> changes;
+    for (const auto& [old_seg, n] : u.rec.changes) {
+      if (old_seg >= old_ids.size()) continue;
+      auto it = new_index.find(old_ids[old_seg]);
+      if (it != new_index.end() && old_generation[old_ids[old_seg]] == generations_[it->second]) {
+        changes.emplace_back(it->second, n);
+      }
+    }
+    std::sort(changes.begin(), changes.end());
+    u.rec.changes = std::move(changes);
+    Loaded* user = &(cache_[id] = std::move(u));
+    SEGD_RETURN_IF_ERROR(FirePending(id, user, out));
+    Evaluate(id, user, segs, now_, ChangeCause::kDefinition, out, /*definition=*/true);
+    SEGD_RETURN_IF_ERROR(Reschedule(id, user, nullptr, now_));
+    if (id % kMigrationChunk == kMigrationChunk - 1) SEGD_RETURN_IF_ERROR(WriteBackCache());
+  }
+  migrate_ = false;
+  return StoreDefinitions();
+}
+
+}  // namespace segd::rules

@@ -70,10 +70,16 @@ int64_t Calendar::LocalStart(int64_t local_ms) const {
 }
 
 int64_t Calendar::DayStart(int32_t day) const {
-  return LocalStart(static_cast<int64_t>(day) * kMsPerDay);
+  auto& slot = day_starts_[static_cast<uint64_t>(day) % kStartSlots];
+  if (slot.first != day) slot = {day, LocalStart(static_cast<int64_t>(day) * kMsPerDay)};
+  return slot.second;
 }
 
-int64_t Calendar::HourStart(int64_t hour) const { return LocalStart(hour * kMsPerHour); }
+int64_t Calendar::HourStart(int64_t hour) const {
+  auto& slot = hour_starts_[static_cast<uint64_t>(hour) % kStartSlots];
+  if (slot.first != hour) slot = {hour, LocalStart(hour * kMsPerHour)};
+  return slot.second;
+}
 
 std::string Calendar::FormatLocal(int64_t ms) const {
   int64_t local = ms + OffsetMs(ms);

@@ -11,8 +11,11 @@
 // instance must not be used by two threads at once; copies are cheap.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <limits>
 #include <string>
+#include <utility>
 #include <string_view>
 
 #include "common/status.h"
@@ -45,7 +48,10 @@ class Calendar {
   std::string FormatLocal(int64_t ms) const;
 
  private:
-  Calendar() = default;
+  Calendar() {
+    day_starts_.fill({std::numeric_limits<int64_t>::min(), 0});
+    hour_starts_.fill({std::numeric_limits<int64_t>::min(), 0});
+  }
   // Offset from UTC at instant `ms`, through a one-period cache.
   int64_t OffsetMs(int64_t ms) const;
   int64_t LocalStart(int64_t local_ms) const;
@@ -55,6 +61,11 @@ class Calendar {
   mutable int64_t cache_begin_ = 1;  // [begin, end) of the cached offset period; empty
   mutable int64_t cache_end_ = 0;
   mutable int64_t cache_offset_ = 0;
+  // Unit starts asked for again and again (today + k while scheduling):
+  // direct-mapped by unit number; a slot holds (unit, start).
+  static constexpr size_t kStartSlots = 256;
+  mutable std::array<std::pair<int64_t, int64_t>, kStartSlots> day_starts_{};
+  mutable std::array<std::pair<int64_t, int64_t>, kStartSlots> hour_starts_{};
 };
 
 // Civil day number (days since 1970-01-01) of a proleptic Gregorian date.

@@ -201,14 +201,20 @@ Status PartitionEngine::Migrate(std::vector<ChangeRecord>* out) {
       for (uint16_t c : chunks) SEGD_RETURN_IF_ERROR(store_->DeleteMemberChunk(id, c));
     }
   }
-  for (uint32_t id = 0; id < store_->user_count(); ++id) {
-    auto raw = store_->GetUser(id);
-    if (!raw.ok()) return raw.status();
-    auto key = store_->UserKey(id);
-    if (!key.ok()) return key.status();
+  // The users are read first (the scan's views end with any write), then
+  // migrated and written back a chunk at a time.
+  std::vector<std::pair<std::string, uint32_t>> users;
+  SEGD_RETURN_IF_ERROR(store_->ForEachUser([&](std::string_view user, uint32_t id, std::string_view) {
+    users.emplace_back(user, id);
+    return true;
+  }));
+  size_t done = 0;
+  for (const auto& [user_id, id] : users) {
+    auto stored = store_->GetUser(user_id);
+    if (!stored.ok()) return stored.status();
     Loaded u;
-    u.user_id = std::move(key).value();
-    if (raw->has_value()) SEGD_RETURN_IF_ERROR(DecodeUserRecord(**raw, &u.rec));
+    u.user_id = user_id;
+    if (stored->has_value()) SEGD_RETURN_IF_ERROR(DecodeUserRecord((*stored)->record, &u.rec));
     Remap(old_layout_, &u.rec.state);
     // Change counts carry over within a generation; a new generation
     // counts from 1 again.
@@ -222,11 +228,11 @@ Status PartitionEngine::Migrate(std::vector<ChangeRecord>* out) {
     }
     std::sort(changes.begin(), changes.end());
     u.rec.changes = std::move(changes);
-    Loaded* user = &(cache_[id] = std::move(u));
-    SEGD_RETURN_IF_ERROR(FirePending(id, user, out));
-    Evaluate(id, user, segs, now_, ChangeCause::kDefinition, out, /*definition=*/true);
-    SEGD_RETURN_IF_ERROR(Reschedule(id, user, nullptr, now_));
-    if (id % kMigrationChunk == kMigrationChunk - 1) SEGD_RETURN_IF_ERROR(WriteBackCache());
+    Loaded* loaded = &(cache_[id] = std::move(u));
+    SEGD_RETURN_IF_ERROR(FirePending(id, loaded, out));
+    Evaluate(id, loaded, segs, now_, ChangeCause::kDefinition, out, /*definition=*/true);
+    SEGD_RETURN_IF_ERROR(Reschedule(id, loaded, nullptr, now_));
+    if (++done % kMigrationChunk == 0) SEGD_RETURN_IF_ERROR(WriteBackCache());
   }
   migrate_ = false;
   return StoreDefinitions();

@@ -52,6 +52,7 @@ Result<std::unique_ptr<PartitionEngine>> PartitionEngine::Open(const RuleSet* ru
 // Reads the clock and the memberships from the store. REQUIRES: in a txn.
 Status PartitionEngine::Reload() {
   cache_.clear();
+  ids_.clear();
   auto clock = store_->GetMeta(kClockKey);
   if (!clock.ok()) return clock.status();
   now_ = clock->has_value() ? std::stoll(**clock) : INT64_MIN;
@@ -68,6 +69,7 @@ Status PartitionEngine::BeginBatch() {
 
 void PartitionEngine::AbortBatch() {
   store_->Abort();
+  ids_.clear();
   // Memory mirrors the last commit again.
   if (store_->Begin().ok()) {
     Status s = Reload();
@@ -83,9 +85,10 @@ Status PartitionEngine::WriteBackCache() {
     int64_t keep_from = u.rec.timer != kNever && u.rec.timer <= now_ ? u.rec.timer : now_;
     CompactState(*rules_, evaluator_.calendar(), keep_from, &u.rec.state);
     EncodeUserRecord(u.rec, &buf_);
-    SEGD_RETURN_IF_ERROR(store_->PutUser(id, buf_));
+    SEGD_RETURN_IF_ERROR(store_->PutUser(u.user_id, id, buf_));
   }
   cache_.clear();
+  ids_.clear();
   return Status::Ok();
 }
 
@@ -105,16 +108,20 @@ Status PartitionEngine::CommitBatch() {
   return Status::Ok();
 }
 
-Result<PartitionEngine::Loaded*> PartitionEngine::LoadUser(uint32_t id) {
+Result<PartitionEngine::Loaded*> PartitionEngine::LoadUser(uint32_t id, std::string_view user_id) {
   auto it = cache_.find(id);
   if (it != cache_.end()) return &it->second;
   Loaded u;
-  auto key = store_->UserKey(id);
-  if (!key.ok()) return key.status();
-  u.user_id = std::move(key).value();
-  auto bytes = store_->GetUser(id);
-  if (!bytes.ok()) return bytes.status();
-  if (bytes->has_value()) SEGD_RETURN_IF_ERROR(DecodeUserRecord(**bytes, &u.rec));
+  u.user_id = std::string(user_id);
+  auto stored = store_->GetUser(user_id);
+  if (!stored.ok()) return stored.status();
+  if (stored->has_value()) {
+    if ((*stored)->id != id) {
+      return Status::Internal("user " + u.user_id + " has dense id " +
+                              std::to_string((*stored)->id) + ", not " + std::to_string(id));
+    }
+    SEGD_RETURN_IF_ERROR(DecodeUserRecord((*stored)->record, &u.rec));
+  }
   ShapeState(*rules_, &u.rec.state);
   return &cache_.emplace(id, std::move(u)).first->second;
 }
@@ -161,7 +168,7 @@ Status PartitionEngine::Reschedule(uint32_t id, Loaded* u, const std::vector<int
   if (segs != nullptr && u->rec.timer > from) consider(u->rec.timer);
   if (next == u->rec.timer) return Status::Ok();
   if (u->rec.timer != kNever) SEGD_RETURN_IF_ERROR(store_->RemoveTimer(u->rec.timer, id));
-  if (next != kNever) SEGD_RETURN_IF_ERROR(store_->AddTimer(next, id));
+  if (next != kNever) SEGD_RETURN_IF_ERROR(store_->AddTimer(next, id, u->user_id));
   u->rec.timer = next;
   u->dirty = true;
   return Status::Ok();
@@ -185,9 +192,9 @@ Status PartitionEngine::AdvanceTo(int64_t t, std::vector<ChangeRecord>* out) {
   while (timers_fired_ < options_.max_timers_per_batch) {
     auto first = store_->FirstTimer();
     if (!first.ok()) return first.status();
-    if (!first->has_value() || (*first)->first > now_) break;
-    auto [due, id] = **first;
-    auto u = LoadUser(id);
+    if (!first->has_value() || (*first)->due > now_) break;
+    auto [due, id, user] = **first;
+    auto u = LoadUser(id, user);
     if (!u.ok()) return u.status();
     if ((*u)->rec.timer != due) {
       // An entry the user no longer points at: drop it.
@@ -212,18 +219,21 @@ void PartitionEngine::AffectedSegments(const Record& record, std::vector<int>* s
 }
 
 Status PartitionEngine::Apply(const Record& record, std::vector<ChangeRecord>* out) {
-  auto found = store_->FindUser(record.user_id);
-  if (!found.ok()) return found.status();
-  bool first = !found->has_value();
+  // Users touched earlier in the batch are found by id in the cache; the
+  // store knows the others.
+  auto known = ids_.find(record.user_id);
+  bool first = false;
   uint32_t id;
-  if (first) {
-    auto added = store_->AddUser(record.user_id);
-    if (!added.ok()) return added.status();
-    id = *added;
+  if (known != ids_.end()) {
+    id = known->second;
   } else {
-    id = **found;
+    auto stored = store_->GetUser(record.user_id);
+    if (!stored.ok()) return stored.status();
+    first = !stored->has_value();
+    id = first ? store_->NewUserId() : (*stored)->id;
+    ids_.emplace(record.user_id, id);
   }
-  auto u = LoadUser(id);
+  auto u = LoadUser(id, record.user_id);
   if (!u.ok()) return u.status();
   Loaded* user = *u;
   SEGD_RETURN_IF_ERROR(FirePending(id, user, out));
@@ -241,7 +251,7 @@ Status PartitionEngine::Apply(const Record& record, std::vector<ChangeRecord>* o
 Result<bool> PartitionEngine::HasDueTimers() {
   auto first = store_->FirstTimer();
   if (!first.ok()) return first.status();
-  return first->has_value() && (*first)->first <= now_;
+  return first->has_value() && (*first)->due <= now_;
 }
 
 }  // namespace segd::rules

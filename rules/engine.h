@@ -89,7 +89,9 @@ class PartitionEngine {
 
   PartitionEngine(const RuleSet* rules, PartitionStore* store, EngineOptions options);
   Status Reload();
-  Result<Loaded*> LoadUser(uint32_t id);
+  // The cached user `id`, or else the stored one; a user not stored yet
+  // starts empty.
+  Result<Loaded*> LoadUser(uint32_t id, std::string_view user_id);
   Status FirePending(uint32_t id, Loaded* u, std::vector<ChangeRecord>* out);
   Status Fire(uint32_t id, Loaded* u, int64_t at, std::vector<ChangeRecord>* out);
   // Evaluates `segs` at `at`; each flip updates the membership and, unless
@@ -122,6 +124,7 @@ class PartitionEngine {
   int64_t next_due_ = PartitionStore::kNoTimer;
   size_t timers_fired_ = 0;
   std::unordered_map<uint32_t, Loaded> cache_;
+  std::unordered_map<std::string, uint32_t> ids_;  // user id → dense id, this batch
   std::vector<uint8_t> member_bits_;  // scratch for Evaluate
   std::string buf_;
 };

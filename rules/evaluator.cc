@@ -252,6 +252,59 @@ void Evaluator::DroppedCandidates(const Expr& e, const EvalInput& in, Candidates
   }
 }
 
+// Instants after in.now at which `agg OP literal` (or `literal OP agg` when
+// agg_on_right) flips, for an aggregate over a rolling window: the value is
+// walked through every bucket entering or leaving the window, so only the
+// instants where the comparison's truth changes are candidates — usually
+// none or one, where every bucket boundary would be dozens.
+void Evaluator::ComparisonFlips(const Value& agg, CmpOp op, const Value& literal,
+                                bool agg_on_right, const EvalInput& in, Candidates* out) {
+  Span s;
+  if (!Relative(agg.window, &s)) return;
+  const FeatureState& fs = in.state->features[agg.ref];
+  const BucketSeries& series = s.hours ? fs.hours : fs.days;
+  if (series.empty()) return;
+  int k = agg.agg == AggKind::kSum ? rules_->features()[agg.ref].SumIndex(agg.prop) : -1;
+  int64_t cur = s.hours ? cal_.HourOf(in.now) : cal_.DayOf(in.now);
+  auto delta_of = [&](size_t i) -> int64_t {
+    switch (agg.agg) {
+      case AggKind::kCount: return series.count(i);
+      case AggKind::kActiveDays: return 1;
+      case AggKind::kSum: return series.sum(i, k);
+    }
+    return 0;
+  };
+  int64_t value = 0;
+  std::vector<std::pair<int64_t, int64_t>>& steps = steps_scratch_;  // (unit, delta)
+  steps.clear();
+  for (size_t i = series.LowerBound(cur - s.back); i < series.size(); ++i) {
+    int64_t d = delta_of(i);
+    if (d == 0) continue;
+    int64_t enter = series.unit(i) + s.front, leave = series.unit(i) + s.back + 1;
+    if (enter <= cur) {
+      value = SaturatingAdd(value, d);
+    } else {
+      steps.emplace_back(enter, d);
+    }
+    steps.emplace_back(leave, -d);
+  }
+  std::sort(steps.begin(), steps.end());
+  Val lit = Val::FromLiteral(literal.literal);
+  auto truth = [&](int64_t v) {
+    Val val = agg.agg == AggKind::kSum ? Val::Exact(v) : Val::Number(static_cast<double>(v));
+    return agg_on_right ? Compare(lit, op, val) : Compare(val, op, lit);
+  };
+  bool now_truth = truth(value);
+  for (size_t i = 0; i < steps.size();) {
+    int64_t unit = steps[i].first;
+    for (; i < steps.size() && steps[i].first == unit; ++i) value = SaturatingAdd(value, steps[i].second);
+    if (truth(value) != now_truth) {
+      now_truth = !now_truth;
+      out->instants.push_back(UnitStart(s.hours, unit));
+    }
+  }
+}
+
 // A number literal on the other side of a comparison, as the thresholds a
 // days_since can cross; nullptr when the other side is not one.
 static bool NumberLiteral(const Value& v, std::vector<double>* out) {
@@ -268,6 +321,14 @@ void Evaluator::CollectCandidates(const Expr& e, const EvalInput& in, Candidates
       for (const auto& c : e.children) CollectCandidates(*c, in, out);
       return;
     case Expr::Kind::kCompare: {
+      // Literals have no candidates: only the other side can move.
+      if (e.lhs.kind == Value::Kind::kLiteral && e.rhs.kind == Value::Kind::kLiteral) return;
+      if (e.lhs.kind == Value::Kind::kAggregate && e.rhs.kind == Value::Kind::kLiteral) {
+        return ComparisonFlips(e.lhs, e.op, e.rhs, false, in, out);
+      }
+      if (e.rhs.kind == Value::Kind::kAggregate && e.lhs.kind == Value::Kind::kLiteral) {
+        return ComparisonFlips(e.rhs, e.op, e.lhs, true, in, out);
+      }
       std::vector<double> lhs_literal, rhs_literal;
       bool l = NumberLiteral(e.lhs, &lhs_literal), r = NumberLiteral(e.rhs, &rhs_literal);
       ValueCandidates(e.lhs, r ? &rhs_literal : nullptr, in, out);
@@ -283,11 +344,14 @@ void Evaluator::CollectCandidates(const Expr& e, const EvalInput& in, Candidates
       ValueCandidates(e.lhs, &numbers, in, out);
       return;
     }
-    case Expr::Kind::kDid: {
-      const FeatureState& fs = in.state->features[e.ref];
-      Span s;
-      if (Relative(e.window, &s)) SeriesCandidates(s.hours ? fs.hours : fs.days, -1, e.window, in, out);
-      return;
+    case Expr::Kind::kDid: {  // count(S, W) >= 1
+      Value count, one;
+      count.kind = Value::Kind::kAggregate;
+      count.agg = AggKind::kCount;
+      count.window = e.window;
+      count.ref = e.ref;
+      one.literal = 1.0;
+      return ComparisonFlips(count, CmpOp::kGe, one, false, in, out);
     }
     case Expr::Kind::kInSegment: CollectCandidates(*rules_->segments()[e.ref].rule, in, out); return;
     case Expr::Kind::kInList: return;
@@ -298,7 +362,9 @@ void Evaluator::CollectCandidates(const Expr& e, const EvalInput& in, Candidates
 int64_t Evaluator::NextChange(int seg, const EvalInput& in) {
   const CompiledSegment& s = rules_->segments()[seg];
   if (!s.time_dependent) return kNever;
-  Candidates found;
+  Candidates& found = scratch_;
+  found.instants.clear();
+  found.open_ended = false;
   CollectCandidates(*s.rule, in, &found);
   std::vector<int64_t>& cands = found.instants;
   std::sort(cands.begin(), cands.end());

@@ -85,10 +85,14 @@ class Evaluator {
   void SeriesCandidates(const BucketSeries& series, int sum_index, const Window& w,
                         const EvalInput& in, Candidates* out);
   void DroppedCandidates(const Expr& e, const EvalInput& in, Candidates* out);
+  void ComparisonFlips(const Value& agg, CmpOp op, const Value& literal, bool agg_on_right,
+                       const EvalInput& in, Candidates* out);
   int64_t UnitStart(bool hours, int64_t unit);
 
   const RuleSet* rules_;
   Calendar cal_;
+  Candidates scratch_;  // reused by NextChange to spare an allocation per call
+  std::vector<std::pair<int64_t, int64_t>> steps_scratch_;
 };
 
 }  // namespace segd::rules

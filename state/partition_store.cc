@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "state/varint.h"
+
 namespace segd {
 
 namespace {
@@ -16,12 +18,6 @@ uint64_t GetBe(std::string_view s, size_t at, int bytes) {
   uint64_t v = 0;
   for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(s[at + i]);
   return v;
-}
-
-std::string IdKey(uint32_t id) {
-  std::string k;
-  PutBe32(&k, id);
-  return k;
 }
 
 // Timer keys sort by due instant: the signed ms is biased into unsigned.
@@ -58,8 +54,7 @@ Result<std::unique_ptr<PartitionStore>> PartitionStore::Open(const std::string& 
     const char* name;
     unsigned* handle;
   };
-  for (Db db : {Db{"meta", &store->meta_}, Db{"user_ids", &store->user_ids_},
-                Db{"user_keys", &store->user_keys_}, Db{"users", &store->users_},
+  for (Db db : {Db{"meta", &store->meta_}, Db{"users", &store->users_},
                 Db{"timers", &store->timers_}, Db{"members", &store->members_},
                 Db{"outbox", &store->outbox_}}) {
     auto h = store->env_->OpenDb(db.name);
@@ -83,7 +78,7 @@ Status PartitionStore::Load() {
                                       " is not supported by this segd (version " +
                                       std::to_string(kSchemaVersion) + ")");
   }
-  auto n = txn_->Count(user_keys_);
+  auto n = txn_->Count(users_);
   if (!n.ok()) return n.status();
   next_user_ = static_cast<uint32_t>(*n);
   return Commit();
@@ -120,52 +115,54 @@ Status PartitionStore::PutMeta(std::string_view key, std::string_view value) {
   return txn_->Put(meta_, key, value);
 }
 
-Result<std::optional<uint32_t>> PartitionStore::FindUser(std::string_view user) {
-  auto v = txn_->Get(user_ids_, user);
+Result<std::optional<PartitionStore::StoredUser>> PartitionStore::GetUser(std::string_view user) {
+  auto v = txn_->Get(users_, user);
   if (!v.ok()) return v.status();
-  if (!v->has_value()) return std::optional<uint32_t>();
-  if ((*v)->size() != 4) return Status::Internal("corrupt user id entry");
-  return std::optional<uint32_t>(static_cast<uint32_t>(GetBe(**v, 0, 4)));
+  if (!v->has_value()) return std::optional<StoredUser>();
+  std::string_view bytes = **v;
+  uint64_t id;
+  if (!GetVarint(&bytes, &id) || id > UINT32_MAX) {
+    return Status::Internal("corrupt user entry of " + std::string(user));
+  }
+  return std::optional<StoredUser>(StoredUser{static_cast<uint32_t>(id), bytes});
 }
 
-Result<uint32_t> PartitionStore::AddUser(std::string_view user) {
-  uint32_t id = next_user_;
-  std::string key = IdKey(id);
-  SEGD_RETURN_IF_ERROR(txn_->Put(user_ids_, user, key));
-  SEGD_RETURN_IF_ERROR(txn_->Put(user_keys_, key, user));
-  ++next_user_;
-  return id;
+Status PartitionStore::PutUser(std::string_view user, uint32_t id, std::string_view record) {
+  std::string value;
+  value.reserve(record.size() + 5);
+  PutVarint(&value, id);
+  value.append(record);
+  return txn_->Put(users_, user, value);
 }
 
-Result<std::string> PartitionStore::UserKey(uint32_t id) {
-  auto v = txn_->Get(user_keys_, IdKey(id));
-  if (!v.ok()) return v.status();
-  if (!v->has_value()) return Status::NotFound("no user with dense id " + std::to_string(id));
-  return std::string(**v);
+Status PartitionStore::ForEachUser(
+    const std::function<bool(std::string_view, uint32_t, std::string_view)>& fn) {
+  Status bad = Status::Ok();
+  SEGD_RETURN_IF_ERROR(txn_->Scan(users_, {}, [&](std::string_view k, std::string_view v) {
+    uint64_t id;
+    if (!GetVarint(&v, &id) || id > UINT32_MAX) {
+      bad = Status::Internal("corrupt user entry of " + std::string(k));
+      return false;
+    }
+    return fn(k, static_cast<uint32_t>(id), v);
+  }));
+  return bad;
 }
 
-Result<std::optional<std::string_view>> PartitionStore::GetUser(uint32_t id) {
-  return txn_->Get(users_, IdKey(id));
+Status PartitionStore::AddTimer(int64_t due, uint32_t id, std::string_view user) {
+  return txn_->Put(timers_, TimerKey(due, id), user);
 }
 
-Status PartitionStore::PutUser(uint32_t id, std::string_view value) {
-  return txn_->Put(users_, IdKey(id), value);
+Status PartitionStore::RemoveTimer(int64_t due, uint32_t id) {
+  return txn_->Delete(timers_, TimerKey(due, id));
 }
 
-Status PartitionStore::AddTimer(int64_t due, uint32_t user) {
-  return txn_->Put(timers_, TimerKey(due, user), {});
-}
-
-Status PartitionStore::RemoveTimer(int64_t due, uint32_t user) {
-  return txn_->Delete(timers_, TimerKey(due, user));
-}
-
-Result<std::optional<std::pair<int64_t, uint32_t>>> PartitionStore::FirstTimer() {
-  std::optional<std::pair<int64_t, uint32_t>> first;
-  Status s = txn_->Scan(timers_, {}, [&first](std::string_view k, std::string_view) {
+Result<std::optional<PartitionStore::Timer>> PartitionStore::FirstTimer() {
+  std::optional<Timer> first;
+  Status s = txn_->Scan(timers_, {}, [&first](std::string_view k, std::string_view v) {
     if (k.size() == 12) {
-      first = {static_cast<int64_t>(GetBe(k, 0, 8) ^ (1ull << 63)),
-               static_cast<uint32_t>(GetBe(k, 8, 4))};
+      first = Timer{static_cast<int64_t>(GetBe(k, 0, 8) ^ (1ull << 63)),
+                    static_cast<uint32_t>(GetBe(k, 8, 4)), std::string(v)};
     }
     return false;
   });

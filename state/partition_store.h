@@ -5,12 +5,12 @@
 //
 // Databases:
 //   meta      string key → bytes: schema version, clock, input offset, rules
-//   user_ids  user id → u32 dense id (big-endian)
-//   user_keys u32 dense id (BE) → user id
-//   users     u32 dense id (BE) → encoded user record
-//   timers    (due ms as biased BE u64, u32 user BE) → empty
+//   users     user id → varint dense id, then the encoded user record
+//   timers    (due ms as biased BE u64, u32 dense id BE) → user id
 //   members   segment id, 0x00, chunk (u16 BE) → Roaring bitmap (portable)
 //   outbox    u64 sequence (BE) → encoded output message
+// Dense ids (for the bitmaps) are given out in order of first sight; the
+// user id travels with each timer so that firing it finds the user.
 //
 // Usage: Begin() a write transaction per batch, read and write through the
 // store, then Commit(). A failed Commit (ResourceExhausted on a full map)
@@ -31,7 +31,7 @@ namespace segd {
 
 class PartitionStore {
  public:
-  static constexpr uint32_t kSchemaVersion = 1;
+  static constexpr uint32_t kSchemaVersion = 2;
 
   static Result<std::unique_ptr<PartitionStore>> Open(const std::string& path,
                                                      const LmdbOptions& options);
@@ -50,20 +50,29 @@ class PartitionStore {
   Result<std::optional<std::string>> GetMeta(std::string_view key);
   Status PutMeta(std::string_view key, std::string_view value);
 
-  // Dense ids: the id of `user`, or nullopt if never seen.
-  Result<std::optional<uint32_t>> FindUser(std::string_view user);
-  // Assigns the next dense id to a new user.
-  Result<uint32_t> AddUser(std::string_view user);
-  Result<std::string> UserKey(uint32_t id);
+  // A user's stored value: dense id and record, or nullopt if never seen.
+  struct StoredUser {
+    uint32_t id;
+    std::string_view record;  // valid until the transaction writes
+  };
+  Result<std::optional<StoredUser>> GetUser(std::string_view user);
+  Status PutUser(std::string_view user, uint32_t id, std::string_view record);
+  // The dense id for a user seen for the first time (its PutUser follows).
+  uint32_t NewUserId() { return next_user_++; }
   uint32_t user_count() const { return next_user_; }
+  // Calls fn(user, id, record) for every user, in user id order.
+  Status ForEachUser(
+      const std::function<bool(std::string_view, uint32_t, std::string_view)>& fn);
 
-  Result<std::optional<std::string_view>> GetUser(uint32_t id);
-  Status PutUser(uint32_t id, std::string_view value);
-
-  Status AddTimer(int64_t due, uint32_t user);
-  Status RemoveTimer(int64_t due, uint32_t user);
+  struct Timer {
+    int64_t due;
+    uint32_t id;
+    std::string user;
+  };
+  Status AddTimer(int64_t due, uint32_t id, std::string_view user);
+  Status RemoveTimer(int64_t due, uint32_t id);
   // The earliest timer, if any.
-  Result<std::optional<std::pair<int64_t, uint32_t>>> FirstTimer();
+  Result<std::optional<Timer>> FirstTimer();
   Result<uint64_t> TimerCount();
   // The earliest timer's due instant outside a batch (a read transaction),
   // or kNoTimer. REQUIRES: !in_batch().
@@ -87,8 +96,7 @@ class PartitionStore {
 
   std::unique_ptr<LmdbEnv> env_;
   std::unique_ptr<LmdbTxn> txn_;
-  unsigned meta_ = 0, user_ids_ = 0, user_keys_ = 0, users_ = 0, timers_ = 0, members_ = 0,
-           outbox_ = 0;
+  unsigned meta_ = 0, users_ = 0, timers_ = 0, members_ = 0, outbox_ = 0;
   uint32_t next_user_ = 0;
   uint32_t batch_start_users_ = 0;
 };

@@ -23,9 +23,12 @@ bool GetBytes(std::string_view* in, std::string* s) {
 
 }  // namespace
 
+// The first byte: the kind, with kNullKey set for a message without a key.
+constexpr uint8_t kNullKey = 0x80;
+
 void EncodeOutboxEntry(OutboxKind kind, const OutMessage& m, std::string* out) {
   out->clear();
-  out->push_back(static_cast<char>(kind));
+  out->push_back(static_cast<char>(static_cast<uint8_t>(kind) | (m.null_key ? kNullKey : 0)));
   PutBytes(out, m.key);
   PutBytes(out, m.value);
   PutVarint(out, m.headers.size());
@@ -37,10 +40,10 @@ void EncodeOutboxEntry(OutboxKind kind, const OutMessage& m, std::string* out) {
 
 Status DecodeOutboxEntry(std::string_view in, OutboxKind* kind, OutMessage* m) {
   *m = OutMessage();
-  if (in.empty() || static_cast<uint8_t>(in[0]) > 1) {
-    return Status::Internal("corrupt outbox entry");
-  }
-  *kind = static_cast<OutboxKind>(in[0]);
+  uint8_t first = in.empty() ? 0xff : static_cast<uint8_t>(in[0]);
+  if ((first & ~kNullKey) > 1) return Status::Internal("corrupt outbox entry");
+  *kind = static_cast<OutboxKind>(first & ~kNullKey);
+  m->null_key = (first & kNullKey) != 0;
   in.remove_prefix(1);
   uint64_t headers;
   if (!GetBytes(&in, &m->key) || !GetBytes(&in, &m->value) || !GetVarint(&in, &headers) ||

@@ -119,7 +119,11 @@ Result<int64_t> Partition::Reconcile(const PartitionOffset& committed) {
 OutMessage Partition::DeadLetter(const InputMessage& m, const Rejection& why) const {
   OutMessage out;
   out.topic = config_->dead_letter_topic;
-  if (m.key) out.key = std::string(*m.key);
+  if (m.key) {
+    out.key = std::string(*m.key);
+  } else {
+    out.null_key = true;
+  }
   out.value = std::string(m.value);
   out.headers = {{"segd.source.topic", std::string(m.topic)},
                  {"segd.source.partition", std::to_string(m.partition)},
@@ -167,7 +171,11 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages,
   if (s.ok() && wall) s = engine_->AdvanceTo(wall_ms, &changes);
   for (const ChangeRecord& c : changes) {
     metrics_->Changes(c.segment, ChangeKindName(c.change)).Increment();
-    produced->push_back({0, {config_->output_topic, c.user_id, c.ToJson(), {}}});
+    OutMessage m;
+    m.topic = config_->output_topic;
+    m.key = c.user_id;
+    m.value = c.ToJson();
+    produced->push_back({0, std::move(m)});
   }
   uint64_t seq = last_seq_;
   std::string buf;

@@ -22,11 +22,29 @@ constexpr char kTimezoneKey[] = "timezone";
 // Users migrated between two write-backs of the engine's cache.
 constexpr uint32_t kMigrationChunk = 4096;
 
-std::string Join(const std::vector<std::string>& v, char sep) {
+// The rule-set records are lines of tab-separated fields; names may hold
+// tabs or newlines (backquoted), so fields escape them.
+std::string Escape(std::string_view field) {
   std::string out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i > 0) out.push_back(sep);
-    out += v[i];
+  for (char c : field) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '\t') out += "\\t";
+    else if (c == '\n') out += "\\n";
+    else if (c == '\x1f') out += "\\u";
+    else out.push_back(c);
+  }
+  return out;
+}
+
+std::string Unescape(std::string_view field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] != '\\' || i + 1 == field.size()) {
+      out.push_back(field[i]);
+      continue;
+    }
+    char c = field[++i];
+    out.push_back(c == 't' ? '\t' : c == 'n' ? '\n' : c == 'u' ? '\x1f' : c);
   }
   return out;
 }
@@ -39,23 +57,51 @@ std::vector<std::string> Split(const std::string& s, char sep) {
   return out;
 }
 
-}  // namespace
-
-// "f<TAB>key<TAB>sum,sum" per feature, "p<TAB>name", "u<TAB>funnel key".
-std::string PartitionEngine::LayoutText() const {
-  std::string out;
-  for (const auto& f : rules_->features()) out += "f\t" + f.key + "\t" + Join(f.sum_props, '\x1f') + "\n";
-  for (const auto& p : rules_->props()) out += "p\t" + p.name + "\n";
-  for (const auto& f : rules_->funnels()) out += "u\t" + f.key + "\n";
+// A line's fields, unescaped.
+std::vector<std::string> Fields(const std::string& line) {
+  std::vector<std::string> out = Split(line, '\t');
+  for (std::string& f : out) f = Unescape(f);
   return out;
 }
 
-// "id<TAB>generation<TAB>canonical rule" per segment, in definition order.
+std::string Line(std::initializer_list<std::string_view> fields) {
+  std::string out;
+  for (std::string_view f : fields) {
+    if (!out.empty()) out.push_back('\t');
+    out += Escape(f);
+  }
+  return out + "\n";
+}
+
+// A deleted segment is remembered (rule "-") so that re-creating it starts
+// a new generation and no change id repeats (SEMANTICS.md §4).
+constexpr char kDeletedRule[] = "-";
+
+}  // namespace
+
+// "f key sum sum…" per feature, "p name", "u funnel key" (tab-separated).
+std::string PartitionEngine::LayoutText() const {
+  std::string out;
+  for (const auto& f : rules_->features()) {
+    std::string line = "f\t" + Escape(f.key);
+    for (const auto& p : f.sum_props) line += "\t" + Escape(p);
+    out += line + "\n";
+  }
+  for (const auto& p : rules_->props()) out += Line({"p", p.name});
+  for (const auto& f : rules_->funnels()) out += Line({"u", f.key});
+  return out;
+}
+
+// "id generation canonical-rule" per segment in definition order, then the
+// deleted ones with rule "-".
 std::string PartitionEngine::SegmentsText() const {
   std::string out;
   for (size_t i = 0; i < rules_->segments().size(); ++i) {
     const CompiledSegment& s = rules_->segments()[i];
-    out += s.id + "\t" + std::to_string(generations_[i]) + "\t" + ToString(*s.rule) + "\n";
+    out += Line({s.id, std::to_string(generations_[i]), ToString(*s.rule)});
+  }
+  for (const auto& [id, generation] : deleted_) {
+    out += Line({id, std::to_string(generation), kDeletedRule});
   }
   return out;
 }
@@ -81,16 +127,22 @@ Status PartitionEngine::LoadDefinitions() {
   std::map<std::string, std::pair<uint32_t, std::string>> stored;  // id → generation, rule
   if (segments->has_value()) {
     for (const std::string& line : Split(**segments, '\n')) {
-      auto f = Split(line, '\t');
+      auto f = Fields(line);
       if (f.size() == 3) stored[f[0]] = {static_cast<uint32_t>(std::stoul(f[1])), f[2]};
     }
   }
+  deleted_.clear();
+  std::set<std::string> current;
   for (size_t i = 0; i < rules_->segments().size(); ++i) {
     const CompiledSegment& s = rules_->segments()[i];
+    current.insert(s.id);
     auto it = stored.find(s.id);
     if (it == stored.end()) continue;
-    bool same = it->second.second == ToString(*s.rule);
+    bool same = it->second.second == ToString(*s.rule);  // never "-": no rule prints so
     generations_[i] = it->second.first + (same ? 0 : 1);
+  }
+  for (const auto& [id, gen_rule] : stored) {
+    if (current.count(id) == 0) deleted_.emplace_back(id, gen_rule.first);
   }
   bool same = tz->has_value() && **tz == zone && layout->has_value() &&
               **layout == LayoutText() && segments->has_value() && **segments == SegmentsText();
@@ -114,9 +166,9 @@ void PartitionEngine::Remap(const std::string& old_layout, UserState* state) con
   std::vector<std::pair<std::string, std::vector<std::string>>> old_features;
   std::vector<std::string> old_props, old_funnels;
   for (const std::string& line : Split(old_layout, '\n')) {
-    auto f = Split(line, '\t');
+    auto f = Fields(line);
     if (f.size() >= 2 && f[0] == "f") {
-      old_features.push_back({f[1], f.size() > 2 ? Split(f[2], '\x1f') : std::vector<std::string>{}});
+      old_features.push_back({f[1], std::vector<std::string>(f.begin() + 2, f.end())});
     } else if (f.size() == 2 && f[0] == "p") {
       old_props.push_back(f[1]);
     } else if (f.size() == 2 && f[0] == "u") {
@@ -174,7 +226,7 @@ Status PartitionEngine::Migrate(std::vector<ChangeRecord>* out) {
   std::vector<std::string> old_ids;
   std::map<std::string, uint32_t> old_generation;
   for (const std::string& line : Split(old_segments_, '\n')) {
-    auto f = Split(line, '\t');
+    auto f = Fields(line);
     if (f.size() == 3) {
       old_ids.push_back(f[0]);
       old_generation[f[0]] = static_cast<uint32_t>(std::stoul(f[1]));

@@ -117,6 +117,7 @@ class PartitionEngine {
   Memberships members_;
   std::vector<int> all_segments_, time_segments_;
   std::vector<uint32_t> generations_;  // per segment, SEMANTICS.md §4 ids
+  std::vector<std::pair<std::string, uint32_t>> deleted_;  // deleted ids, last generation
   bool migrate_ = false;
   bool definitions_stored_ = false;
   std::string old_layout_, old_segments_;

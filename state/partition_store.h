@@ -4,7 +4,8 @@
 // belongs to the callers (user_state_codec.h, rules/membership.h).
 //
 // Databases:
-//   meta      string key → bytes: schema version, clock, input offset, rules
+//   meta      string key → bytes: schema version, clock, input offset, the
+//             rule set the state is laid out for (docs/state-format.md)
 //   users     user id → varint dense id, then the encoded user record
 //   timers    (due ms as biased BE u64, u32 dense id BE) → user id
 //   members   segment id, 0x00, chunk (u16 BE) → Roaring bitmap (portable)

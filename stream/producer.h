@@ -27,6 +27,7 @@ class Consumer;
 struct OutMessage {
   std::string topic;
   std::string key;
+  bool null_key = false;  // produce without a key (a dead letter that came without one)
   std::string value;
   std::vector<std::pair<std::string, std::string>> headers;
 };

@@ -10,6 +10,8 @@ with --data, first under one rule set, then under a changed one.
 - a deleted segment emits nothing;
 - a feature the new rule needs that was not kept starts counting now (the
   sum of `amount` ignores the purchase made before the change);
+- a segment deleted and created again starts a new generation (no change
+  id repeats);
 - changing the time zone while state exists is refused.
 
 Usage: rule_change_test.py SEGD_BINARY
@@ -35,6 +37,11 @@ segments:
   - {id: spender, rule: 'sum(purchase.amount, 30d) >= 10'}
 """
 C = B.replace("Asia/Shanghai", "UTC")
+# heavy deleted (another rule keeps the visits of the week), then created
+# again: a new generation, so no id repeats.
+D = B.replace("  - {id: heavy, rule: 'count(visit, 7d) >= 3'}\n",
+              "  - {id: weekly, rule: 'did(visit, 7d)'}\n")
+E = B.replace("'count(visit, 7d) >= 3'}", "'count(visit, 7d) >= 3', emit_initial: true}")
 
 
 def rec(user, event, day, hour, **props):
@@ -91,6 +98,15 @@ def main():
         for name, got, want in [
                 ("first rule set", changes(replay(segd, A, FIRST, data)), EXPECTED_FIRST),
                 ("changed rule set", changes(replay(segd, B, SECOND, data)), EXPECTED_SECOND)]:
+            good = got == sorted(want)
+            ok &= good
+            print(("ok   " if good else "FAIL ") + name)
+            if not good:
+                print("     expected", sorted(want), "\n     got     ", got)
+        for name, got, want in [
+                ("segment deleted", changes(replay(segd, D, [], data)), []),
+                ("segment created again", changes(replay(segd, E, [], data)),
+                 [("heavy:3:1:u1", "enter", "definition", at(3, 11))])]:
             good = got == sorted(want)
             ok &= good
             print(("ok   " if good else "FAIL ") + name)

@@ -107,6 +107,10 @@ TEST_F(PipelineTest, ChangesAndDeadLettersAreExactlyWhatTheRecordsCallFor) {
     EXPECT_EQ(dlq[i].headers.at("segd.reason"), want[i].reason);
     EXPECT_FALSE(dlq[i].headers.at("segd.detail").empty());
   }
+  // The original key goes with the dead letter, and no key stays no key.
+  EXPECT_EQ(dlq[0].key, std::optional<std::string>("u1"));
+  EXPECT_EQ(dlq[1].key, std::optional<std::string>("zz"));
+  EXPECT_EQ(dlq[2].key, std::nullopt);
 }
 
 // Offsets are committed with the output and the state is kept in LMDB: a

@@ -179,6 +179,9 @@ int main(int argc, char** argv) {
                      "Data folder to keep the state in (default: a temporary one)");
   replay->add_option("--batch", ro.batch_records, "Records per LMDB transaction")
       ->capture_default_str();
+  replay->add_option("--timers-per-batch", ro.timers_per_batch,
+                     "Timers fired per batch at most; the rest wait for the next batch "
+                     "(default: no bound)");
   replay->add_option("--max-window-days", ro.max_window_days, "Longest relative window allowed")
       ->capture_default_str();
 

@@ -133,7 +133,10 @@ OutMessage Partition::DeadLetter(const InputMessage& m, const Rejection& why) co
   return out;
 }
 
-bool Partition::HasDueTimer(int64_t wall_ms) const { return engine_->next_due() <= wall_ms; }
+bool Partition::HasDueTimer(int64_t wall_ms) const {
+  int64_t now = config_->clock == ClockMode::kWall ? wall_ms : engine_->now();
+  return engine_->next_due() <= now;
+}
 
 void Partition::MarkDelivered() {
   delivered_seq_ = last_seq_;
@@ -168,7 +171,9 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages,
     s = engine_->AdvanceTo(wall ? wall_ms : record.ts_ms, &changes);
     if (s.ok()) s = engine_->Apply(record, &changes);
   }
-  if (s.ok() && wall) s = engine_->AdvanceTo(wall_ms, &changes);
+  // The clock moves with the wall (wall clock); either way, timers a
+  // previous batch left due (its bound) are worked off.
+  if (s.ok()) s = engine_->AdvanceTo(wall ? wall_ms : engine_->now(), &changes);
   for (const ChangeRecord& c : changes) {
     metrics_->Changes(c.segment, ChangeKindName(c.change)).Increment();
     OutMessage m;

@@ -55,7 +55,9 @@ class Partition {
   Status Process(const std::vector<const InputMessage*>& messages, RecordDecoder* decoder,
                  int64_t wall_ms);
 
-  // Whether a timer is due at `wall_ms` (wall clock: a tick would fire it).
+  // Whether a timer is due: at `wall_ms` with the wall clock, at the
+  // partition's clock with the event clock (a backlog the per-batch bound
+  // left). A batch without records would fire it.
   bool HasDueTimer(int64_t wall_ms) const;
 
   const std::vector<Pending>& undelivered() const { return undelivered_; }

@@ -137,7 +137,7 @@ Status Pipeline::Process(const MessageBatch& batch) {
   for (auto& [tp, p] : partitions_) {
     auto it = by_partition.find(tp);
     bool has_records = it != by_partition.end();
-    bool tick = config_.clock == ClockMode::kWall && p->HasDueTimer(wall);
+    bool tick = p->HasDueTimer(wall);
     if (!has_records && !tick) continue;
     static const std::vector<const InputMessage*> kNone;
     int backoff = 100;

@@ -76,6 +76,28 @@ Status RunBatch(rules::PartitionEngine& engine, PartitionStore& store, ClockMode
   }
 }
 
+// Timers the per-batch bound left due when the input ended: worked off
+// batch by batch at the clock the input reached.
+Status DrainTimers(rules::PartitionEngine& engine, PartitionStore& store, std::ostream& out) {
+  while (engine.next_due() <= engine.now()) {
+    std::vector<ChangeRecord> changes;
+    SEGD_RETURN_IF_ERROR(engine.BeginBatch());
+    Status s = engine.AdvanceTo(engine.now(), &changes);
+    if (s.ok()) {
+      s = engine.CommitBatch();
+    } else {
+      engine.AbortBatch();
+    }
+    if (s.code() == Status::Code::kResourceExhausted) {
+      SEGD_RETURN_IF_ERROR(store.Grow());
+      continue;
+    }
+    SEGD_RETURN_IF_ERROR(s);
+    for (const ChangeRecord& c : changes) out << c.ToJson() << "\n";
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err) {
@@ -104,7 +126,9 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
     err << "segd: " << store.status().ToString() << "\n";
     return 1;
   }
-  auto engine = rules::PartitionEngine::Open(&rules.value(), store->get());
+  rules::EngineOptions eo;
+  eo.max_timers_per_batch = options.timers_per_batch;
+  auto engine = rules::PartitionEngine::Open(&rules.value(), store->get(), eo);
   if (!engine.ok()) {
     err << "segd: " << engine.status().ToString() << "\n";
     return 1;
@@ -161,6 +185,10 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
     if (batch.size() >= options.batch_records && !flush()) return 1;
   }
   if (!batch.empty() && !flush()) return 1;
+  if (Status s = DrainTimers(**engine, **store, out); !s.ok()) {
+    err << "segd: " << s.ToString() << "\n";
+    return 1;
+  }
   out.flush();
   return 0;
 }

@@ -18,6 +18,7 @@ struct ReplayOptions {
   std::string data_dir;          // empty: a temporary folder, removed at the end
   ClockMode clock = ClockMode::kEvent;
   size_t batch_records = 10000;
+  size_t timers_per_batch = SIZE_MAX;  // the engine's bound on timers fired per batch
   int max_window_days = 400;
   DecoderOptions decoder;
 };

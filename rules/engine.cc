@@ -190,6 +190,7 @@ Status PartitionEngine::FirePending(uint32_t id, Loaded* u, std::vector<ChangeRe
 Status PartitionEngine::AdvanceTo(int64_t t, std::vector<ChangeRecord>* out) {
   now_ = std::max(now_, t);
   while (timers_fired_ < options_.max_timers_per_batch) {
+    SEGD_RETURN_IF_ERROR(BoundCache());
     auto first = store_->FirstTimer();
     if (!first.ok()) return first.status();
     if (!first->has_value() || (*first)->due > now_) break;
@@ -219,6 +220,7 @@ void PartitionEngine::AffectedSegments(const Record& record, std::vector<int>* s
 }
 
 Status PartitionEngine::Apply(const Record& record, std::vector<ChangeRecord>* out) {
+  SEGD_RETURN_IF_ERROR(BoundCache());
   // Users touched earlier in the batch are found by id in the cache; the
   // store knows the others.
   auto known = ids_.find(record.user_id);

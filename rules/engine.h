@@ -32,6 +32,10 @@ struct EngineOptions {
   // Timers fired per batch at most; the rest wait for the next batch (a
   // user's own due timers always fire before that user's next record).
   size_t max_timers_per_batch = SIZE_MAX;
+  // Decoded users kept in memory within a batch; past this they are
+  // written back to the transaction (bounds memory when a midnight loads
+  // many users into one batch).
+  size_t max_cached_users = 16384;
 };
 
 // The static lists of the rule set (SEMANTICS.md §3, in_list).
@@ -101,6 +105,11 @@ class PartitionEngine {
                 ChangeCause cause, std::vector<ChangeRecord>* out, bool definition = false);
   // Writes the cached users back to the store and empties the cache.
   Status WriteBackCache();
+  // WriteBackCache when the cache is over its bound. Only between users:
+  // it invalidates every Loaded*.
+  Status BoundCache() {
+    return cache_.size() > options_.max_cached_users ? WriteBackCache() : Status::Ok();
+  }
   Status LoadDefinitions();
   Status StoreDefinitions();
   std::string LayoutText() const;

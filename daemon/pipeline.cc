@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "daemon/fault_point.h"
 #include "stream/topic_admin.h"
 
 namespace segd {
@@ -143,7 +144,10 @@ Status Pipeline::Process(const MessageBatch& batch) {
     int backoff = 100;
     while (true) {
       Status s = p->Process(has_records ? it->second : kNone, &decoder_, wall);
-      if (s.ok()) break;
+      if (s.ok()) {
+        FaultPoint("after_lmdb_commit");
+        break;
+      }
       if (s.code() != Status::Code::kResourceExhausted || stop_) return s;
       // The map is at its limit or the disk is full: nothing was written;
       // retry the same batch until space returns.
@@ -163,7 +167,11 @@ Status Pipeline::TryTransaction(const std::vector<Partition*>& parts) {
   SEGD_RETURN_IF_ERROR(producer_->BeginTransaction());
   std::vector<PartitionOffset> offsets;
   for (Partition* p : parts) {
-    for (const auto& pending : p->undelivered()) SEGD_RETURN_IF_ERROR(producer_->Produce(pending.message));
+    size_t n = 0;
+    for (const auto& pending : p->undelivered()) {
+      SEGD_RETURN_IF_ERROR(producer_->Produce(pending.message));
+      if (++n == p->undelivered().size() / 2) FaultPoint("mid_produce");
+    }
     if (p->next_offset() >= 0) offsets.push_back({p->tp(), p->next_offset(), p->Marker().Encode()});
   }
   Status s;
@@ -173,6 +181,7 @@ Status Pipeline::TryTransaction(const std::vector<Partition*>& parts) {
     } while (s.code() == Status::Code::kUnavailable && !stop_);
     SEGD_RETURN_IF_ERROR(s);
   }
+  FaultPoint("before_kafka_commit");
   // A retriable commit error leaves the transaction open: commit it again.
   int backoff = 100;
   while (true) {

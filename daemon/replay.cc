@@ -59,6 +59,8 @@ Status RunBatch(rules::PartitionEngine& engine, PartitionStore& store, ClockMode
       s = engine.AdvanceTo(t, &changes);
       if (s.ok()) s = engine.Apply(batch[i].record, &changes);
     }
+    // Timers an earlier batch's bound left due are worked off too.
+    if (s.ok()) s = engine.AdvanceTo(engine.now(), &changes);
     if (s.ok()) {
       s = engine.CommitBatch();
     } else {
@@ -78,22 +80,10 @@ Status RunBatch(rules::PartitionEngine& engine, PartitionStore& store, ClockMode
 
 // Timers the per-batch bound left due when the input ended: worked off
 // batch by batch at the clock the input reached.
-Status DrainTimers(rules::PartitionEngine& engine, PartitionStore& store, std::ostream& out) {
+Status DrainTimers(rules::PartitionEngine& engine, PartitionStore& store, ClockMode clock,
+                   std::ostream& out) {
   while (engine.next_due() <= engine.now()) {
-    std::vector<ChangeRecord> changes;
-    SEGD_RETURN_IF_ERROR(engine.BeginBatch());
-    Status s = engine.AdvanceTo(engine.now(), &changes);
-    if (s.ok()) {
-      s = engine.CommitBatch();
-    } else {
-      engine.AbortBatch();
-    }
-    if (s.code() == Status::Code::kResourceExhausted) {
-      SEGD_RETURN_IF_ERROR(store.Grow());
-      continue;
-    }
-    SEGD_RETURN_IF_ERROR(s);
-    for (const ChangeRecord& c : changes) out << c.ToJson() << "\n";
+    SEGD_RETURN_IF_ERROR(RunBatch(engine, store, clock, {}, out));
   }
   return Status::Ok();
 }
@@ -185,7 +175,7 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
     if (batch.size() >= options.batch_records && !flush()) return 1;
   }
   if (!batch.empty() && !flush()) return 1;
-  if (Status s = DrainTimers(**engine, **store, out); !s.ok()) {
+  if (Status s = DrainTimers(**engine, **store, options.clock, out); !s.ok()) {
     err << "segd: " << s.ToString() << "\n";
     return 1;
   }

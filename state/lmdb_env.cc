@@ -1,10 +1,12 @@
 #include "state/lmdb_env.h"
 
+#include <fcntl.h>
 #include <lmdb.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace segd {
 
@@ -33,11 +35,13 @@ Result<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const std::string& path,
   // An existing environment may be larger than the initial size: keep it.
   SEGD_RETURN_IF_ERROR(
       FromMdb(mdb_env_set_mapsize(env->env_, options.initial_map_bytes), "set_mapsize"));
-  unsigned flags = MDB_NOTLS | (options.sync ? 0 : MDB_NOSYNC);
+  unsigned flags = MDB_NOTLS | (options.sync ? 0 : MDB_NOSYNC) |
+                   (options.writemap ? MDB_WRITEMAP : 0);
   SEGD_RETURN_IF_ERROR(FromMdb(mdb_env_open(env->env_, path.c_str(), flags, 0640), "open " + path));
   MDB_envinfo info;
   mdb_env_info(env->env_, &info);
   env->map_bytes_ = std::max<uint64_t>(info.me_mapsize, options.initial_map_bytes);
+  SEGD_RETURN_IF_ERROR(env->Preallocate(env->map_bytes_));
   return env;
 }
 
@@ -76,8 +80,23 @@ Status LmdbEnv::Grow() {
                                      std::to_string(options_.max_map_bytes) + " bytes");
   }
   uint64_t next = std::min(map_bytes_ * 2, options_.max_map_bytes);
+  // Blocks first: if the disk has no room, the map stays as it was.
+  SEGD_RETURN_IF_ERROR(Preallocate(next));
   SEGD_RETURN_IF_ERROR(FromMdb(mdb_env_set_mapsize(env_, next), "set_mapsize"));
   map_bytes_ = next;
+  return Status::Ok();
+}
+
+Status LmdbEnv::Preallocate(uint64_t bytes) {
+  if (!options_.writemap) return Status::Ok();
+  mdb_filehandle_t fd;
+  SEGD_RETURN_IF_ERROR(FromMdb(mdb_env_get_fd(env_, &fd), "get_fd"));
+  int rc = posix_fallocate(fd, 0, static_cast<off_t>(bytes));
+  if (rc == ENOSPC) {
+    return Status::ResourceExhausted("no room on disk for an LMDB map of " +
+                                     std::to_string(bytes) + " bytes");
+  }
+  if (rc != 0) return Status::Internal(std::string("fallocate: ") + std::strerror(rc));
   return Status::Ok();
 }
 

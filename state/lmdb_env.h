@@ -25,6 +25,11 @@ struct LmdbOptions {
   uint64_t max_map_bytes = 1ull << 40;       // growth stops here: ResourceExhausted
   unsigned max_dbs = 32;
   bool sync = true;  // false: MDB_NOSYNC (a machine crash may lose the last commits)
+  // MDB_WRITEMAP: transactions write into the map instead of copies in
+  // memory (page cache, not process memory). The map's file is then
+  // preallocated as it grows, so a full disk is an error at Grow(), never a
+  // SIGBUS on a write through the map.
+  bool writemap = true;
 };
 
 class LmdbTxn;
@@ -46,6 +51,7 @@ class LmdbEnv {
 
   // Doubles the map size (up to max_map_bytes). REQUIRES: no transaction of
   // this process is open. Called after a write failed with MAP_FULL.
+  // ResourceExhausted when the limit is reached or the disk has no room.
   Status Grow();
 
   uint64_t map_bytes() const { return map_bytes_; }
@@ -54,6 +60,8 @@ class LmdbEnv {
 
  private:
   LmdbEnv() = default;
+  // With writemap, gives the data file real blocks up to `bytes`.
+  Status Preallocate(uint64_t bytes);
   MDB_env* env_ = nullptr;
   LmdbOptions options_;
   uint64_t map_bytes_ = 0;

@@ -13,7 +13,8 @@ namespace {
 
 SourcePos PosOf(const YAML::Node& n) {
   YAML::Mark m = n.Mark();
-  return {m.line + 1, m.column + 1};
+  // An empty document has no mark (-1): its errors point at the start.
+  return {std::max(m.line, 0) + 1, std::max(m.column, 0) + 1};
 }
 
 bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -82,10 +83,20 @@ class Reader {
     return true;
   }
 
+  // A key seen before in the same map: YAML would silently keep one of
+  // the two, so it is refused.
+  bool Duplicate(const YAML::Node& key, std::set<std::string>* seen) {
+    if (!key.IsScalar() || seen->insert(key.Scalar()).second) return false;
+    Error(key, "duplicate key \"" + key.Scalar() + "\"");
+    return true;
+  }
+
   void ReadLists(const YAML::Node& n, RuleFile* file) {
     if (!n.IsMap()) return Error(n, "lists must map a list name to user ids");
+    std::set<std::string> names;
     for (const auto& kv : n) {
       std::string name;
+      if (Duplicate(kv.first, &names)) continue;
       if (!Scalar(kv.first, "a list name", &name)) continue;
       if (!kv.second.IsSequence()) {
         Error(kv.second, "list " + name + " must be a sequence of user ids");
@@ -103,7 +114,9 @@ class Reader {
     if (!n.IsMap()) return Error(n, "a segment must be a map with id and rule");
     SegmentDef def;
     bool has_id = false, has_rule = false;
+    std::set<std::string> keys;
     for (const auto& kv : n) {
+      if (Duplicate(kv.first, &keys)) continue;
       std::string key = kv.first.Scalar();
       if (key == "id") {
         has_id = Scalar(kv.second, "id", &def.id);
@@ -170,8 +183,9 @@ Result<RuleFile> ParseRuleFile(std::string_view yaml, std::vector<RuleError>* er
   if (!root.IsMap()) {
     r.Error(root, "a rule file is a map with timezone, lists and segments");
   } else {
-    std::set<std::string> seen;
+    std::set<std::string> seen, keys;
     for (const auto& kv : root) {
+      if (r.Duplicate(kv.first, &keys)) continue;
       std::string key = kv.first.Scalar();
       if (key == "timezone") {
         r.Scalar(kv.second, "timezone", &file.timezone);

@@ -165,5 +165,33 @@ TEST(RuleFileTest, RulePositionWithoutPiecesStartsAtTheRule) {
   EXPECT_EQ(second.line, 8);
 }
 
+TEST(RuleFileTest, DuplicateKeysAreRefusedWhereTheyRepeat) {
+  std::vector<RuleError> errors;
+  auto file = ParseRuleFile(R"(timezone: UTC
+lists:
+  l: [a]
+  l: [b]
+segments:
+  - {id: a, rule: did(x), rule: did(y)}
+timezone: Asia/Shanghai
+)",
+                            &errors);
+  ASSERT_FALSE(file.ok());
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_EQ(errors[0].pos.line, 4);
+  EXPECT_NE(errors[0].reason.find("duplicate key \"l\""), std::string::npos);
+  EXPECT_EQ(errors[1].pos.line, 6);
+  EXPECT_NE(errors[1].reason.find("duplicate key \"rule\""), std::string::npos);
+  EXPECT_EQ(errors[2].pos.line, 7);
+}
+
+TEST(RuleFileTest, AnEmptyFileIsRefusedAtItsStart) {
+  std::vector<RuleError> errors;
+  ASSERT_FALSE(ParseRuleFile("", &errors).ok());
+  ASSERT_FALSE(errors.empty());
+  EXPECT_EQ(errors[0].pos.line, 1);
+  EXPECT_EQ(errors[0].pos.column, 1);
+}
+
 }  // namespace
 }  // namespace segd

@@ -168,6 +168,7 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages,
       produced->push_back({0, DeadLetter(m, *why)});
       continue;
     }
+    if (record.ignored_values > 0) metrics_->IgnoredValues().Increment(record.ignored_values);
     s = engine_->AdvanceTo(wall ? wall_ms : record.ts_ms, &changes);
     if (s.ok()) s = engine_->Apply(record, &changes);
   }

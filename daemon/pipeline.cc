@@ -130,7 +130,6 @@ void Pipeline::OnLost(const std::vector<TopicPartition>& parts) {
 
 Status Pipeline::Process(const MessageBatch& batch) {
   std::map<TopicPartition, std::vector<const InputMessage*>> by_partition;
-  size_t ignored = 0;
   for (const InputMessage& m : batch.messages()) {
     by_partition[{std::string(m.topic), m.partition}].push_back(&m);
   }
@@ -157,7 +156,6 @@ Status Pipeline::Process(const MessageBatch& batch) {
       Backoff(&backoff);
     }
   }
-  (void)ignored;
   metrics_->RecordsIn().Increment(static_cast<double>(batch.size()));
   if (!batch.empty()) metrics_->BatchRecords().Observe(static_cast<double>(batch.size()));
   return Status::Ok();

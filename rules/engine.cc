@@ -250,10 +250,4 @@ Status PartitionEngine::Apply(const Record& record, std::vector<ChangeRecord>* o
   return Reschedule(id, user, first ? nullptr : &segs, now_);
 }
 
-Result<bool> PartitionEngine::HasDueTimers() {
-  auto first = store_->FirstTimer();
-  if (!first.ok()) return first.status();
-  return first->has_value() && (*first)->due <= now_;
-}
-
 }  // namespace segd::rules

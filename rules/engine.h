@@ -71,10 +71,6 @@ class PartitionEngine {
   // Drops the batch's work, in memory and in LMDB.
   void AbortBatch();
 
-  // Whether timers due at or before now wait to be fired (a backlog left
-  // by the per-batch budget). REQUIRES: in a batch.
-  Result<bool> HasDueTimers();
-
   // The store was written under another rule set (rules/definitions.cc):
   // Migrate() must run, in a batch of its own, before any record.
   bool NeedsMigration() const { return migrate_; }

@@ -170,8 +170,6 @@ Result<std::optional<PartitionStore::Timer>> PartitionStore::FirstTimer() {
   return first;
 }
 
-Result<uint64_t> PartitionStore::TimerCount() { return txn_->Count(timers_); }
-
 Result<int64_t> PartitionStore::PeekFirstTimerDue() {
   auto txn = env_->Begin(false);
   if (!txn.ok()) return txn.status();

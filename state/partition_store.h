@@ -74,7 +74,6 @@ class PartitionStore {
   Status RemoveTimer(int64_t due, uint32_t id);
   // The earliest timer, if any.
   Result<std::optional<Timer>> FirstTimer();
-  Result<uint64_t> TimerCount();
   // The earliest timer's due instant outside a batch (a read transaction),
   // or kNoTimer. REQUIRES: !in_batch().
   static constexpr int64_t kNoTimer = INT64_MAX;

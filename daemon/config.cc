@@ -18,8 +18,12 @@ const OptionSpec kOptions[] = {
     {"data_dir", "string", "./segd-data", "Folder of the per-partition LMDB stores"},
     {"lmdb.max_map_bytes", "bytes", "64GiB",
      "Largest LMDB map per partition; the map grows on demand up to this"},
+    {"lmdb.initial_map_bytes", "bytes", "64MiB",
+     "LMDB map a new partition store starts with (preallocated; doubles when full)"},
     {"lmdb.sync", "bool", "true",
-     "Flush every batch commit to disk (false: a machine crash may lose recent batches)"},
+     "Flush every batch commit to disk before its Kafka commit (see Durability)"},
+    {"lmdb.sync_interval", "duration", "1s",
+     "With lmdb.sync false: flush to disk at least this often (group commit); 0: leave it to the OS"},
     {"limits.max_window_days", "int", "400", "Longest relative window a rule may use, days"},
     {"clock", "string", "wall", "wall (system clock) or event (largest record ts per partition)"},
     {"kafka.brokers", "string", "127.0.0.1:9092", "Bootstrap brokers, host:port[,host:port]"},
@@ -36,6 +40,10 @@ const OptionSpec kOptions[] = {
      "Partitions of created topics; 0: as many as the first input topic"},
     {"batch.max_records", "int", "10000", "Records per batch (one Kafka transaction)"},
     {"batch.max_ms", "int", "100", "Longest wait to fill a batch, milliseconds"},
+    {"backpressure.max_outbox", "int", "100000",
+     "Pause a partition while it has more change records not yet delivered to Kafka"},
+    {"backpressure.max_timer_backlog", "int", "1000000",
+     "Pause a partition while more of its timers are due and not yet fired"},
     {"input.format", "string", "segd", "segd (SEMANTICS.md §1) or segment (Segment spec)"},
     {"input.fields.user_id", "string", "user_id", "Field holding the user id"},
     {"input.fields.event", "string", "event", "Field holding the event name"},
@@ -47,6 +55,8 @@ const OptionSpec kOptions[] = {
     {"limits.max_future_skew", "duration", "5m",
      "With the wall clock, records whose ts is further ahead are refused"},
     {"admin.listen", "string", "127.0.0.1:9464", "Admin HTTP address (/metrics, /healthz, /readyz)"},
+    {"admin.token", "string", "",
+     "Bearer token the admin API's writes need; empty: writes are refused"},
     {"log.level", "string", "info", "debug, info, warn or error"},
     {"log.format", "string", "text", "text (key=value) or json"},
 };
@@ -158,7 +168,13 @@ Config Build(const std::map<std::string, std::string>& values, std::vector<std::
   if (!ParseBytes(b.Str("lmdb.max_map_bytes"), &c.lmdb_max_map_bytes)) {
     b.Check(false, "lmdb.max_map_bytes: not a size (e.g. 64GiB): " + b.Str("lmdb.max_map_bytes"));
   }
+  if (!ParseBytes(b.Str("lmdb.initial_map_bytes"), &c.lmdb_initial_map_bytes) ||
+      c.lmdb_initial_map_bytes < (1u << 20)) {
+    b.Check(false, "lmdb.initial_map_bytes: not a size of at least 1MiB: " +
+                       b.Str("lmdb.initial_map_bytes"));
+  }
   c.lmdb_sync = b.Bool("lmdb.sync");
+  c.lmdb_sync_interval_ms = b.Duration("lmdb.sync_interval");
   c.max_window_days = static_cast<int>(b.Int("limits.max_window_days"));
   b.Check(c.max_window_days > 0, "limits.max_window_days: must be positive");
   std::string clock = b.Str("clock");
@@ -180,6 +196,12 @@ Config Build(const std::map<std::string, std::string>& values, std::vector<std::
   b.Check(c.batch_max_records > 0, "batch.max_records: must be positive");
   c.batch_max_ms = static_cast<int>(b.Int("batch.max_ms"));
   b.Check(c.batch_max_ms > 0, "batch.max_ms: must be positive");
+  int64_t max_outbox = b.Int("backpressure.max_outbox");
+  b.Check(max_outbox > 0, "backpressure.max_outbox: must be positive");
+  c.max_outbox = static_cast<size_t>(max_outbox);
+  int64_t max_backlog = b.Int("backpressure.max_timer_backlog");
+  b.Check(max_backlog > 0, "backpressure.max_timer_backlog: must be positive");
+  c.max_timer_backlog = static_cast<size_t>(max_backlog);
   std::string format = b.Str("input.format");
   b.Check(format == "segd" || format == "segment", "input.format: expected segd or segment");
   c.decoder.format = format == "segment" ? InputFormat::kSegment : InputFormat::kSegd;
@@ -192,6 +214,7 @@ Config Build(const std::map<std::string, std::string>& values, std::vector<std::
   c.decoder.max_record_bytes = static_cast<size_t>(b.Int("limits.max_record_bytes"));
   c.max_future_skew_ms = b.Duration("limits.max_future_skew");
   c.admin_listen = b.Str("admin.listen");
+  c.admin_token = b.Str("admin.token");
   c.log_level = b.Str("log.level");
   c.log_format = b.Str("log.format");
   b.Check(c.log_format == "text" || c.log_format == "json", "log.format: expected text or json");

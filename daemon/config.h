@@ -24,7 +24,9 @@ struct Config {
   std::string rules;
   std::string data_dir;
   uint64_t lmdb_max_map_bytes = 0;
+  uint64_t lmdb_initial_map_bytes = 0;
   bool lmdb_sync = true;
+  int64_t lmdb_sync_interval_ms = 0;  // with lmdb_sync off; 0: the OS decides
   int max_window_days = 400;
   ClockMode clock = ClockMode::kWall;
   KafkaSettings kafka;
@@ -38,9 +40,12 @@ struct Config {
   int output_partitions = 0;  // 0: as many as the first input topic
   size_t batch_max_records = 0;
   int batch_max_ms = 0;
+  size_t max_outbox = 0;         // backpressure bounds, per partition
+  size_t max_timer_backlog = 0;
   DecoderOptions decoder;
   int64_t max_future_skew_ms = 0;
   std::string admin_listen;
+  std::string admin_token;
   std::string log_level;
   std::string log_format;
 };

@@ -1,6 +1,9 @@
 #include "daemon/partition.h"
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <map>
 #include <random>
 
 #include "common/log.h"
@@ -37,6 +40,7 @@ Result<std::unique_ptr<Partition>> Partition::Open(const Config& config,
   std::string dir = config.data_dir + "/" + tp.topic + "-" + std::to_string(tp.partition);
   std::filesystem::create_directories(config.data_dir);
   LmdbOptions lo;
+  lo.initial_map_bytes = std::min(config.lmdb_initial_map_bytes, config.lmdb_max_map_bytes);
   lo.max_map_bytes = config.lmdb_max_map_bytes;
   lo.sync = config.lmdb_sync;
   auto store = PartitionStore::Open(dir, lo);
@@ -48,7 +52,46 @@ Result<std::unique_ptr<Partition>> Partition::Open(const Config& config,
   if (!engine.ok()) return engine.status();
   p->engine_ = std::move(engine).value();
   SEGD_RETURN_IF_ERROR(p->Load());
+  p->gauges_ = metrics->AddPartition(tp.topic, tp.partition);
+  for (const auto& seg : rules->segments()) {
+    p->member_gauges_.push_back(&metrics->Members(seg.id, tp.topic, tp.partition));
+  }
+  p->UpdateGauges(-1);
   return p;
+}
+
+Partition::~Partition() {
+  if (gauges_.lag == nullptr) return;  // never fully opened
+  metrics_->RemovePartition(gauges_);
+  for (prometheus::Gauge* g : member_gauges_) metrics_->RemoveMembers(g);
+}
+
+void Partition::UpdateGauges(int64_t high_watermark) {
+  int64_t position = std::max<int64_t>(next_offset_, 0);
+  gauges_.lag->Set(high_watermark >= 0 ? static_cast<double>(std::max<int64_t>(
+                                             high_watermark - position, 0))
+                                       : 0);
+  gauges_.outbox->Set(static_cast<double>(undelivered_.size()));
+  gauges_.timers->Set(static_cast<double>(timers_));
+  gauges_.timers_due->Set(static_cast<double>(timer_backlog_));
+  gauges_.users->Set(static_cast<double>(store_->user_count()));
+  gauges_.map_used->Set(static_cast<double>(store_->env().used_bytes()));
+  gauges_.map_size->Set(static_cast<double>(store_->env().map_bytes()));
+  const auto& members = engine_->memberships();
+  for (size_t i = 0; i < member_gauges_.size() && i < members.size(); ++i) {
+    member_gauges_[i]->Set(static_cast<double>(members.Count(static_cast<int>(i))));
+  }
+}
+
+void Partition::MaybeSync() {
+  if (config_->lmdb_sync || config_->lmdb_sync_interval_ms <= 0) return;
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  if (now - last_sync_ms_ < config_->lmdb_sync_interval_ms) return;
+  last_sync_ms_ = now;
+  Status s = store_->env().Sync();
+  if (!s.ok()) LogWarn("LMDB sync failed", {{"partition", tp_.partition}, {"error", s.ToString()}});
 }
 
 // Reads the store's identity, input position and undelivered outbox.
@@ -89,13 +132,21 @@ Status Partition::Load() {
 Result<int64_t> Partition::Reconcile(const PartitionOffset& committed) {
   DeliveryMarker marker;
   bool has_marker = DeliveryMarker::Decode(committed.metadata, &marker);
+  committed_offset_ = committed.offset;
   if (has_marker && marker.store_id == store_id_) {
-    // Kafka holds our output up to marker.seq: the rest is resent.
     if (marker.seq > last_seq_) {
-      LogError("Local state is behind what Kafka committed (a machine crash with lmdb.sync off?)",
-               {{"partition", tp_.partition}, {"marker_seq", marker.seq}, {"local_seq", last_seq_}});
-      last_seq_ = marker.seq;
+      // Kafka committed output this store no longer has: it lost its last
+      // commits (a machine crash with lmdb.sync off). Resuming from it
+      // would send that output twice.
+      return Status::FailedPrecondition(fmt::format(
+          "partition {}-{}: the local state is behind what Kafka committed (outbox sequence {} "
+          "committed, {} stored): the store lost its last commits, as a machine crash with "
+          "lmdb.sync false can do. Move {}-{} out of {} to start it afresh from the committed "
+          "offset",
+          tp_.topic, tp_.partition, marker.seq, last_seq_, tp_.topic, tp_.partition,
+          config_->data_dir));
     }
+    // Kafka holds our output up to marker.seq: the rest is resent.
     delivered_seq_ = marker.seq;
     std::erase_if(undelivered_, [&](const Pending& p) { return p.seq <= marker.seq; });
     return next_offset_;
@@ -138,9 +189,20 @@ bool Partition::HasDueTimer(int64_t wall_ms) const {
   return engine_->next_due() <= now;
 }
 
-void Partition::MarkDelivered() {
+void Partition::MarkDelivered(int64_t wall_ms) {
   delivered_seq_ = last_seq_;
   undelivered_.clear();
+  committed_offset_ = next_offset_;
+  for (int64_t ts : pending_kafka_ts_) {
+    metrics_->EndToEndSeconds().Observe(static_cast<double>(std::max<int64_t>(wall_ms - ts, 0)) /
+                                        1000.0);
+  }
+  for (auto [arrival, n] : pending_arrivals_) {
+    double seconds = static_cast<double>(std::max<int64_t>(wall_ms - arrival, 0)) / 1000.0;
+    for (uint32_t i = 0; i < n; ++i) metrics_->ProcessingSeconds().Observe(seconds);
+  }
+  pending_kafka_ts_.clear();
+  pending_arrivals_.clear();
 }
 
 Status Partition::RunBatch(const std::vector<const InputMessage*>& messages,
@@ -155,6 +217,7 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages,
   // A store kept under another rule set is carried over first, in this batch.
   if (s.ok() && engine_->NeedsMigration()) s = engine_->Migrate(&changes);
   Record record;
+  uint64_t ignored = 0;
   int64_t next = next_offset_;
   bool wall = config_->clock == ClockMode::kWall;
   for (size_t i = 0; s.ok() && i < messages.size(); ++i) {
@@ -164,11 +227,10 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages,
     MessageContext ctx{m.key, key_required_,
                        wall ? wall_ms + config_->max_future_skew_ms : INT64_MAX};
     if (auto why = decoder->Decode(m.value, ctx, &record)) {
-      metrics_->RecordsRejected(ReasonName(why->reason)).Increment();
       produced->push_back({0, DeadLetter(m, *why)});
       continue;
     }
-    if (record.ignored_values > 0) metrics_->IgnoredValues().Increment(record.ignored_values);
+    ignored += record.ignored_values;
     s = engine_->AdvanceTo(wall ? wall_ms : record.ts_ms, &changes);
     if (s.ok()) s = engine_->Apply(record, &changes);
   }
@@ -176,7 +238,6 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages,
   // previous batch left due (its bound) are worked off.
   if (s.ok()) s = engine_->AdvanceTo(wall ? wall_ms : engine_->now(), &changes);
   for (const ChangeRecord& c : changes) {
-    metrics_->Changes(c.segment, ChangeKindName(c.change)).Increment();
     OutMessage m;
     m.topic = config_->output_topic;
     m.key = c.user_id;
@@ -195,23 +256,53 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages,
   }
   if (s.ok() && next >= 0) s = store_->PutMeta(kOffsetKey, std::to_string(next));
   if (s.ok()) s = store_->PutMeta("last_seq", std::to_string(seq));
+  uint64_t backlog = 0;
+  if (s.ok() && engine_->timer_budget_spent()) {
+    auto due = store_->CountTimersDue(wall ? wall_ms : engine_->now(),
+                                      config_->max_timer_backlog + 1);
+    if (due.ok()) backlog = *due;
+    s = due.status();
+  }
+  Result<uint64_t> timers = s.ok() ? store_->TimerCount() : Result<uint64_t>(s);
+  if (s.ok()) s = timers.status();
   if (!s.ok()) {
     engine_->AbortBatch();
     return s;
   }
+  size_t fired = engine_->timers_fired();
   SEGD_RETURN_IF_ERROR(engine_->CommitBatch());  // aborts by itself on failure
   deleted_seq_ = delivered_seq_;
   next_offset_ = next;
   last_seq_ = seq;
+  timer_backlog_ = backlog;
+  timers_ = *timers;
+  // Counted once per batch, after its commit (a retried batch counts once).
+  if (fired > 0) metrics_->TimersFired().Increment(static_cast<double>(fired));
+  if (ignored > 0) metrics_->IgnoredValues().Increment(static_cast<double>(ignored));
+  std::map<std::string_view, double> rejected;
+  for (const Pending& p : *produced) {
+    if (p.message.topic != config_->output_topic) {
+      for (const auto& [name, value] : p.message.headers) {
+        if (name == "segd.reason") rejected[value] += 1;
+      }
+    }
+  }
+  for (const auto& [reason, n] : rejected) metrics_->RecordsRejected(std::string(reason)).Increment(n);
+  std::map<std::pair<std::string_view, ChangeKind>, double> flips;
+  for (const ChangeRecord& c : changes) flips[{c.segment, c.change}] += 1;
+  for (const auto& [key, n] : flips) {
+    metrics_->Changes(std::string(key.first), ChangeKindName(key.second)).Increment(n);
+  }
   return Status::Ok();
 }
 
 Status Partition::Process(const std::vector<const InputMessage*>& messages,
                           RecordDecoder* decoder, int64_t wall_ms) {
   std::vector<Pending> produced;
+  int64_t first_new = next_offset_;
   while (true) {
     Status s = RunBatch(messages, decoder, wall_ms, &produced);
-    if (s.code() == Status::Code::kResourceExhausted) {
+    if (LmdbEnv::IsMapFull(s)) {
       Status g = store_->Grow();
       if (g.ok()) {
         LogInfo("LMDB map grown", {{"partition", tp_.partition},
@@ -223,7 +314,15 @@ Status Partition::Process(const std::vector<const InputMessage*>& messages,
     SEGD_RETURN_IF_ERROR(s);
     break;
   }
+  MaybeSync();
   for (Pending& p : produced) undelivered_.push_back(std::move(p));
+  uint32_t fresh = 0;
+  for (const InputMessage* m : messages) {
+    if (m->offset < first_new) continue;
+    ++fresh;
+    if (m->timestamp_ms > 0) pending_kafka_ts_.push_back(m->timestamp_ms);
+  }
+  if (fresh > 0) pending_arrivals_.emplace_back(wall_ms, fresh);
   return Status::Ok();
 }
 

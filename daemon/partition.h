@@ -35,10 +35,22 @@ class Partition {
     OutMessage message;
   };
 
+  // The pipeline's flow control of this partition (backpressure, a store
+  // that cannot commit).
+  struct Flow {
+    bool paused = false;
+    bool storage_full = false;  // the last batch could not be committed
+    int64_t retry_at_ms = 0;    // then: when to try again
+    int backoff_ms = 100;
+  };
+
   // Opens (or creates) the partition's store under config.data_dir.
   static Result<std::unique_ptr<Partition>> Open(const Config& config, const rules::RuleSet* rules,
                                                 const TopicPartition& tp, bool key_required,
                                                 Metrics* metrics);
+  ~Partition();
+
+  Flow flow;
 
   const TopicPartition& tp() const { return tp_; }
   // The next input offset to read; -1 when this store never consumed.
@@ -60,16 +72,32 @@ class Partition {
   // left). A batch without records would fire it.
   bool HasDueTimer(int64_t wall_ms) const;
 
+  // Timers due and not fired after the last batch (counted up to a bound
+  // when the batch spent its timer budget; 0 otherwise).
+  uint64_t timer_backlog() const { return timer_backlog_; }
+
   const std::vector<Pending>& undelivered() const { return undelivered_; }
+  // Whether a Kafka transaction has something to carry for this partition:
+  // output, or an input position the group has not committed.
+  bool HasWorkToDeliver() const {
+    return !undelivered_.empty() || next_offset_ != committed_offset_;
+  }
   // The marker to commit with the offset once undelivered() is delivered.
   DeliveryMarker Marker() const { return {store_id_, last_seq_}; }
-  // Everything up to the last sequence is delivered; the entries are
-  // deleted from the store with the next batch.
-  void MarkDelivered();
+  // Everything up to the last sequence is delivered (at `wall_ms`, for the
+  // latency histograms); the entries are deleted from the store with the
+  // next batch.
+  void MarkDelivered(int64_t wall_ms);
+
+  // Sets the partition's gauges; `high_watermark` (-1: unknown) gives the lag.
+  void UpdateGauges(int64_t high_watermark);
 
  private:
   Partition() = default;
   Status Load();
+  // After a commit: flushes to disk when lmdb.sync is off and the interval
+  // has passed.
+  void MaybeSync();
   Status RunBatch(const std::vector<const InputMessage*>& messages, RecordDecoder* decoder,
                   int64_t wall_ms, std::vector<Pending>* produced);
   OutMessage DeadLetter(const InputMessage& m, const Rejection& why) const;
@@ -86,7 +114,17 @@ class Partition {
   uint64_t last_seq_ = 0;       // last outbox sequence written
   uint64_t delivered_seq_ = 0;  // delivered to Kafka
   uint64_t deleted_seq_ = 0;    // deleted from the store
+  int64_t committed_offset_ = -1;  // input position the group has committed
   std::vector<Pending> undelivered_;
+  uint64_t timer_backlog_ = 0;
+  uint64_t timers_ = 0;
+  int64_t last_sync_ms_ = 0;
+  // Records processed and not yet delivered: their Kafka timestamps, and
+  // their arrival times (one entry per batch with its record count).
+  std::vector<int64_t> pending_kafka_ts_;
+  std::vector<std::pair<int64_t, uint32_t>> pending_arrivals_;
+  Metrics::PartitionGauges gauges_{};
+  std::vector<prometheus::Gauge*> member_gauges_;
 };
 
 }  // namespace segd

@@ -118,9 +118,22 @@ void Pipeline::OnAssigned(const std::vector<TopicPartition>& parts,
   }
 }
 
-// Batches are delivered before Poll hands control to librdkafka, so a
-// revoked partition has no uncommitted work: its store is closed.
+// Work in hand for the revoked partitions is delivered first (one more
+// transaction); if that fails, their outbox stays in the store and the next
+// owner starts from the committed offset.
 void Pipeline::OnRevoked(const std::vector<TopicPartition>& parts) {
+  std::vector<Partition*> pending;
+  for (const auto& tp : parts) {
+    auto it = partitions_.find(tp);
+    if (it != partitions_.end() && it->second->HasWorkToDeliver()) pending.push_back(it->second.get());
+  }
+  if (!pending.empty()) {
+    deliver_at_ms_ = 0;
+    Status s = Deliver(pending);
+    if (!s.ok() || delivery_failing_) {
+      LogWarn("Revoked partitions left undelivered output", {{"partitions", pending.size()}});
+    }
+  }
   for (const auto& tp : parts) partitions_.erase(tp);
 }
 
@@ -134,31 +147,86 @@ Status Pipeline::Process(const MessageBatch& batch) {
     by_partition[{std::string(m.topic), m.partition}].push_back(&m);
   }
   int64_t wall = WallMs();
+  static const std::vector<const InputMessage*> kNone;
   for (auto& [tp, p] : partitions_) {
     auto it = by_partition.find(tp);
     bool has_records = it != by_partition.end();
-    bool tick = p->HasDueTimer(wall);
-    if (!has_records && !tick) continue;
-    static const std::vector<const InputMessage*> kNone;
-    int backoff = 100;
-    while (true) {
-      Status s = p->Process(has_records ? it->second : kNone, &decoder_, wall);
-      if (s.ok()) {
-        FaultPoint("after_lmdb_commit");
-        break;
-      }
-      if (s.code() != Status::Code::kResourceExhausted || stop_) return s;
-      // The map is at its limit or the disk is full: nothing was written;
-      // retry the same batch until space returns.
-      SetReady(false);
-      LogError("Cannot commit state, retrying", {{"partition", tp.partition},
-                                                 {"error", s.ToString()}});
-      Backoff(&backoff);
+    auto rewind = [&, &tp = tp, &p = p] {
+      // The records after the stored position come again once resumed.
+      int64_t to = p->next_offset() >= 0 ? p->next_offset() : it->second.front()->offset;
+      Status s = consumer_->Seek({{tp, to, {}}});
+      if (!s.ok()) LogWarn("Seek failed", {{"partition", tp.partition}, {"error", s.ToString()}});
+    };
+    if (p->flow.storage_full && wall < p->flow.retry_at_ms) {
+      if (has_records) rewind();  // fetched before the pause took hold
+      continue;
     }
+    if (!has_records && !p->HasDueTimer(wall)) continue;
+    Status s = p->Process(has_records ? it->second : kNone, &decoder_, wall);
+    if (s.ok()) {
+      FaultPoint("after_lmdb_commit");
+      if (p->flow.storage_full) {
+        LogInfo("State commits again", {{"topic", tp.topic}, {"partition", tp.partition}});
+        p->flow.storage_full = false;
+        p->flow.backoff_ms = 100;
+      }
+      continue;
+    }
+    if (s.code() != Status::Code::kResourceExhausted) return s;
+    // Nothing of the batch was written: stop taking records from this
+    // partition, say so, and try again later from the stored position.
+    metrics_->StorageErrors().Increment();
+    LogError("Cannot commit state; partition paused until there is room",
+             {{"topic", tp.topic},
+              {"partition", tp.partition},
+              {"error", s.ToString()},
+              {"retry_ms", p->flow.backoff_ms}});
+    p->flow.storage_full = true;
+    p->flow.retry_at_ms = wall + p->flow.backoff_ms;
+    p->flow.backoff_ms = std::min(p->flow.backoff_ms * 2, kMaxBackoffMs);
+    if (has_records) rewind();
   }
   metrics_->RecordsIn().Increment(static_cast<double>(batch.size()));
   if (!batch.empty()) metrics_->BatchRecords().Observe(static_cast<double>(batch.size()));
   return Status::Ok();
+}
+
+bool Pipeline::TimersDue(int64_t wall_ms) const {
+  for (const auto& [tp, p] : partitions_) {
+    if (p->HasDueTimer(wall_ms) && !p->flow.storage_full) return true;
+  }
+  return false;
+}
+
+void Pipeline::ApplyBackpressure() {
+  int64_t wall = WallMs();
+  std::vector<TopicPartition> pause, resume;
+  int paused = 0;
+  bool full = false;
+  for (auto& [tp, p] : partitions_) {
+    full = full || p->flow.storage_full;
+    bool want = (p->flow.storage_full && wall < p->flow.retry_at_ms) ||
+                p->undelivered().size() > config_.max_outbox ||
+                p->timer_backlog() > config_.max_timer_backlog;
+    if (want && !p->flow.paused) pause.push_back(tp);
+    if (!want && p->flow.paused) resume.push_back(tp);
+    p->flow.paused = want;
+    paused += want ? 1 : 0;
+    p->UpdateGauges(consumer_->CachedHighWatermark(tp));
+  }
+  if (!pause.empty()) {
+    Status s = consumer_->Pause(pause);
+    if (!s.ok()) LogWarn("Pause failed", {{"error", s.ToString()}});
+    LogInfo("Partitions paused", {{"count", pause.size()}});
+  }
+  if (!resume.empty()) {
+    Status s = consumer_->Resume(resume);
+    if (!s.ok()) LogWarn("Resume failed", {{"error", s.ToString()}});
+    LogInfo("Partitions resumed", {{"count", resume.size()}});
+  }
+  metrics_->PartitionsPaused().Set(paused);
+  metrics_->StorageFull().Set(full ? 1 : 0);
+  SetReady(!full && !delivery_failing_);
 }
 
 Status Pipeline::TryTransaction(const std::vector<Partition*>& parts) {
@@ -190,45 +258,54 @@ Status Pipeline::TryTransaction(const std::vector<Partition*>& parts) {
   }
 }
 
-Status Pipeline::Deliver() {
-  std::vector<Partition*> parts;
+Status Pipeline::Deliver(std::vector<Partition*> parts) {
+  if (parts.empty()) {
+    for (auto& [tp, p] : partitions_) {
+      if (p->HasWorkToDeliver()) parts.push_back(p.get());
+    }
+  }
+  if (parts.empty() || WallMs() < deliver_at_ms_) return Status::Ok();
   size_t messages = 0;
-  for (auto& [tp, p] : partitions_) {
-    if (p->undelivered().empty()) continue;
-    parts.push_back(p.get());
-    messages += p->undelivered().size();
+  for (Partition* p : parts) messages += p->undelivered().size();
+  Status s = TryTransaction(parts);
+  if (s.ok()) {
+    metrics_->Transactions("committed").Increment();
+    int64_t wall = WallMs();
+    for (Partition* p : parts) p->MarkDelivered(wall);
+    if (delivery_failing_) LogInfo("Delivering again", {});
+    delivery_failing_ = false;
+    deliver_backoff_ms_ = 100;
+    deliver_at_ms_ = 0;
+    return s;
   }
-  if (parts.empty()) return Status::Ok();
-  int backoff = 100;
-  while (true) {
-    Status s = TryTransaction(parts);
-    if (s.ok()) {
-      metrics_->Transactions("committed").Increment();
-      for (Partition* p : parts) p->MarkDelivered();
-      SetReady(true);
-      return s;
-    }
-    SetReady(false);
-    LogWarn("Transaction failed", {{"error", s.ToString()}, {"messages", messages}});
-    if (s.code() == Status::Code::kAborted) {
-      metrics_->Transactions("aborted").Increment();
-      Status a = producer_->AbortTransaction(kKafkaTimeoutMs);
-      if (a.code() == Status::Code::kFatal) SEGD_RETURN_IF_ERROR(CreateProducer());
-    } else if (s.code() == Status::Code::kFatal) {
-      metrics_->Transactions("fatal").Increment();
-      SEGD_RETURN_IF_ERROR(CreateProducer());
-    } else if (s.code() != Status::Code::kUnavailable) {
-      return s;
-    }
-    if (stop_) return Status::Unavailable("stopped with output undelivered (kept in the outbox)");
-    Backoff(&backoff);
+  delivery_failing_ = true;
+  SetReady(false);
+  LogWarn("Transaction failed; the outbox is kept and sent again",
+          {{"error", s.ToString()}, {"messages", messages}, {"retry_ms", deliver_backoff_ms_}});
+  if (s.code() == Status::Code::kAborted) {
+    metrics_->Transactions("aborted").Increment();
+    Status a = producer_->AbortTransaction(kKafkaTimeoutMs);
+    if (a.code() == Status::Code::kFatal) SEGD_RETURN_IF_ERROR(CreateProducer());
+  } else if (s.code() == Status::Code::kFatal) {
+    metrics_->Transactions("fatal").Increment();
+    SEGD_RETURN_IF_ERROR(CreateProducer());
+  } else if (s.code() == Status::Code::kUnavailable) {
+    // Stopping cut a retry short: the transaction is not committed.
+    Status a = producer_->AbortTransaction(kKafkaTimeoutMs);
+    if (a.code() == Status::Code::kFatal) SEGD_RETURN_IF_ERROR(CreateProducer());
+  } else {
+    return s;
   }
+  deliver_at_ms_ = WallMs() + deliver_backoff_ms_;
+  deliver_backoff_ms_ = std::min(deliver_backoff_ms_ * 2, kMaxBackoffMs);
+  return Status::Ok();
 }
 
 Status Pipeline::Run() {
   SetReady(true);
   while (!stop_) {
-    auto batch = consumer_->Poll(config_.batch_max_records, config_.batch_max_ms);
+    int wait = TimersDue(WallMs()) ? 0 : config_.batch_max_ms;
+    auto batch = consumer_->Poll(config_.batch_max_records, wait);
     if (!batch.ok()) return batch.status();
     if (!assign_error_.ok()) return assign_error_;
     auto started = std::chrono::steady_clock::now();
@@ -239,10 +316,21 @@ Status Pipeline::Run() {
       LogError("Giving up on delivery", {{"error", s.ToString()}});
       return s;
     }
+    ApplyBackpressure();
     if (!batch->empty()) {
       metrics_->BatchSeconds().Observe(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     }
+  }
+  // Stopping: what was processed is delivered before the group is left
+  // (one attempt per step; what is left stays in the outbox for the next
+  // start).
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(kKafkaTimeoutMs);
+  while (std::chrono::steady_clock::now() < give_up) {
+    deliver_at_ms_ = 0;
+    Status s = Deliver();
+    if (!s.ok() || !delivery_failing_) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   SetReady(false);
   consumer_->Close();

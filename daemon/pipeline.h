@@ -51,14 +51,22 @@ class Pipeline : public RebalanceListener {
   void OnLost(const std::vector<TopicPartition>& parts) override;
 
  private:
-  // Runs one poll's records (and, with the wall clock, due timers) through
-  // their partitions. Returns the partitions that have output to deliver.
+  // Runs one poll's records (and due timers) through their partitions. A
+  // partition whose store cannot commit (map at its limit, disk full) is
+  // paused, rewound to its stored position and retried with backoff.
   Status Process(const MessageBatch& batch);
-  // Delivers every partition's outbox in one Kafka transaction, with their
-  // offsets and markers; retries, aborts and resends, or recreates the
-  // producer as the error asks.
-  Status Deliver();
+  // Delivers the partitions' outboxes and input positions in one Kafka
+  // transaction, with their markers. On an abortable error it aborts (and on
+  // a fatal one recreates the producer), keeps the outbox and tries again
+  // after a backoff, so the consumer keeps polling meanwhile. `parts` empty:
+  // every partition with work to deliver.
+  Status Deliver(std::vector<Partition*> parts = {});
   Status TryTransaction(const std::vector<Partition*>& parts);
+  // Pauses the partitions over a backpressure bound or waiting for space,
+  // resumes the others; updates the gauges.
+  void ApplyBackpressure();
+  // Whether some partition has due timers (the next poll should not wait).
+  bool TimersDue(int64_t wall_ms) const;
   Status CreateProducer();
   int TopicPartitions(const std::string& topic);
   void SetReady(bool ready);
@@ -72,6 +80,9 @@ class Pipeline : public RebalanceListener {
   std::map<TopicPartition, std::unique_ptr<Partition>> partitions_;
   std::map<std::string, int> topic_partitions_;
   Status assign_error_;  // a partition that could not be opened: fatal
+  int64_t deliver_at_ms_ = 0;  // after a failed transaction: next attempt
+  int deliver_backoff_ms_ = 100;
+  bool delivery_failing_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<bool> ready_{false};
 };

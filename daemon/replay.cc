@@ -66,7 +66,7 @@ Status RunBatch(rules::PartitionEngine& engine, PartitionStore& store, ClockMode
     } else {
       engine.AbortBatch();
     }
-    if (s.code() == Status::Code::kResourceExhausted) {
+    if (LmdbEnv::IsMapFull(s)) {
       SEGD_RETURN_IF_ERROR(store.Grow());
       continue;
     }

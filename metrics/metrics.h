@@ -38,15 +38,45 @@ class Metrics {
   // Change records emitted, by segment and direction ("enter"/"leave").
   prometheus::Counter& Changes(const std::string& segment, const std::string& change);
   // Members of a segment in one input partition; sum by (segment) for the total.
-  prometheus::Gauge& Members(const std::string& segment, int partition);
+  prometheus::Gauge& Members(const std::string& segment, const std::string& topic, int partition);
+  // Removes a segment's member gauges (the segment was deleted).
+  void RemoveMembers(prometheus::Gauge* gauge);
   // Kafka transactions by result: committed, aborted, retried.
   prometheus::Counter& Transactions(const std::string& result);
   // Records per batch.
   prometheus::Histogram& BatchRecords() { return *batch_records_; }
   // Seconds from a batch's first record read to its Kafka commit.
   prometheus::Histogram& BatchSeconds() { return *batch_seconds_; }
+  // Seconds from a record's arrival at segd to the Kafka commit of its batch.
+  prometheus::Histogram& ProcessingSeconds() { return *processing_seconds_; }
+  // Seconds from a record's Kafka timestamp to the Kafka commit of its batch.
+  prometheus::Histogram& EndToEndSeconds() { return *end_to_end_seconds_; }
+  // Due timers fired (time-caused re-evaluations of one user).
+  prometheus::Counter& TimersFired() { return *timers_fired_; }
+  // Batches that could not be committed to LMDB (map at its limit, disk full).
+  prometheus::Counter& StorageErrors() { return *storage_errors_; }
+  // 1 while some partition cannot commit for lack of space.
+  prometheus::Gauge& StorageFull() { return *storage_full_; }
+  // Assigned partitions whose fetching is paused (backpressure, storage full).
+  prometheus::Gauge& PartitionsPaused() { return *partitions_paused_; }
+  // The configured LMDB map size limit per partition.
+  prometheus::Gauge& LmdbMapLimit() { return *lmdb_map_limit_; }
   // 1 while segd is consuming and committing, 0 otherwise.
   prometheus::Gauge& Ready() { return *ready_; }
+
+  // The gauges of one assigned input partition.
+  struct PartitionGauges {
+    prometheus::Gauge* lag;            // records in Kafka past the partition's position
+    prometheus::Gauge* outbox;         // outbox entries not yet delivered
+    prometheus::Gauge* timers;         // users with a scheduled timer
+    prometheus::Gauge* timers_due;     // timers due and not yet fired (a backlog)
+    prometheus::Gauge* users;          // users seen
+    prometheus::Gauge* map_used;       // LMDB bytes in use
+    prometheus::Gauge* map_size;       // LMDB map size (file size, preallocated)
+  };
+  PartitionGauges AddPartition(const std::string& topic, int partition);
+  // Removes them when the partition is revoked or lost.
+  void RemovePartition(const PartitionGauges& gauges);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -58,6 +88,20 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* transactions_;
   prometheus::Histogram* batch_records_;
   prometheus::Histogram* batch_seconds_;
+  prometheus::Histogram* processing_seconds_;
+  prometheus::Histogram* end_to_end_seconds_;
+  prometheus::Counter* timers_fired_;
+  prometheus::Counter* storage_errors_;
+  prometheus::Gauge* storage_full_;
+  prometheus::Gauge* partitions_paused_;
+  prometheus::Gauge* lmdb_map_limit_;
+  prometheus::Family<prometheus::Gauge>* lag_;
+  prometheus::Family<prometheus::Gauge>* outbox_;
+  prometheus::Family<prometheus::Gauge>* timers_;
+  prometheus::Family<prometheus::Gauge>* timers_due_;
+  prometheus::Family<prometheus::Gauge>* users_;
+  prometheus::Family<prometheus::Gauge>* map_used_;
+  prometheus::Family<prometheus::Gauge>* map_size_;
   prometheus::Gauge* ready_;
 };
 

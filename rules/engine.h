@@ -60,6 +60,10 @@ class PartitionEngine {
   // when none): a wall-clock tick at or after it has work to do.
   int64_t next_due() const { return next_due_; }
   const Memberships& memberships() const { return members_; }
+  // Whether this batch fired as many timers as it may: more may be due.
+  bool timer_budget_spent() const { return timers_fired_ >= options_.max_timers_per_batch; }
+  // Timers fired in this batch.
+  size_t timers_fired() const { return timers_fired_; }
 
   Status BeginBatch();
   // Moves the clock to max(now, t) and fires due timers (cause time, at the

@@ -12,10 +12,13 @@ namespace segd {
 
 namespace {
 
+constexpr char kMapFull[] = "LMDB map full";
+
 Status FromMdb(int rc, const std::string& what) {
   if (rc == MDB_SUCCESS) return Status::Ok();
   std::string msg = "LMDB " + what + ": " + mdb_strerror(rc);
-  if (rc == MDB_MAP_FULL || rc == ENOSPC) return Status::ResourceExhausted(msg);
+  if (rc == MDB_MAP_FULL) return Status::ResourceExhausted(std::string(kMapFull) + ": " + msg);
+  if (rc == ENOSPC) return Status::ResourceExhausted("no room on disk: " + msg);
   return Status::Internal(msg);
 }
 
@@ -30,13 +33,14 @@ Result<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const std::string& path,
   }
   std::unique_ptr<LmdbEnv> env(new LmdbEnv());
   env->options_ = options;
+  if (!options.sync) env->options_.writemap = false;
   SEGD_RETURN_IF_ERROR(FromMdb(mdb_env_create(&env->env_), "env_create"));
   SEGD_RETURN_IF_ERROR(FromMdb(mdb_env_set_maxdbs(env->env_, options.max_dbs), "set_maxdbs"));
   // An existing environment may be larger than the initial size: keep it.
   SEGD_RETURN_IF_ERROR(
       FromMdb(mdb_env_set_mapsize(env->env_, options.initial_map_bytes), "set_mapsize"));
   unsigned flags = MDB_NOTLS | (options.sync ? 0 : MDB_NOSYNC) |
-                   (options.writemap ? MDB_WRITEMAP : 0);
+                   (env->options_.writemap ? MDB_WRITEMAP : 0);
   SEGD_RETURN_IF_ERROR(FromMdb(mdb_env_open(env->env_, path.c_str(), flags, 0640), "open " + path));
   MDB_envinfo info;
   mdb_env_info(env->env_, &info);
@@ -73,6 +77,12 @@ Result<std::unique_ptr<LmdbTxn>> LmdbEnv::Begin(bool write) {
   SEGD_RETURN_IF_ERROR(FromMdb(rc, "txn_begin"));
   return std::unique_ptr<LmdbTxn>(new LmdbTxn(txn));
 }
+
+bool LmdbEnv::IsMapFull(const Status& s) {
+  return s.code() == Status::Code::kResourceExhausted && s.message().rfind(kMapFull, 0) == 0;
+}
+
+Status LmdbEnv::Sync() { return FromMdb(mdb_env_sync(env_, 1), "env_sync"); }
 
 Status LmdbEnv::Grow() {
   if (map_bytes_ >= options_.max_map_bytes) {

@@ -24,7 +24,9 @@ struct LmdbOptions {
   uint64_t initial_map_bytes = 64ull << 20;  // 64 MiB; doubles when full
   uint64_t max_map_bytes = 1ull << 40;       // growth stops here: ResourceExhausted
   unsigned max_dbs = 32;
-  bool sync = true;  // false: MDB_NOSYNC (a machine crash may lose the last commits)
+  // false: MDB_NOSYNC, and no MDB_WRITEMAP (with both, a machine crash could
+  // corrupt the file; without the write map it only loses the last commits).
+  bool sync = true;
   // MDB_WRITEMAP: transactions write into the map instead of copies in
   // memory (page cache, not process memory). The map's file is then
   // preallocated as it grows, so a full disk is an error at Grow(), never a
@@ -53,6 +55,13 @@ class LmdbEnv {
   // this process is open. Called after a write failed with MAP_FULL.
   // ResourceExhausted when the limit is reached or the disk has no room.
   Status Grow();
+
+  // Whether `s` says the map is full (Grow() may help), as opposed to the
+  // disk having no room (it will not until space is freed).
+  static bool IsMapFull(const Status& s);
+
+  // Flushes committed transactions to disk (for sync = false).
+  Status Sync();
 
   uint64_t map_bytes() const { return map_bytes_; }
   // Bytes of the map in use (last page number × page size).

@@ -182,6 +182,18 @@ Result<int64_t> PartitionStore::PeekFirstTimerDue() {
   return due;
 }
 
+Result<uint64_t> PartitionStore::TimerCount() { return txn_->Count(timers_); }
+
+Result<uint64_t> PartitionStore::CountTimersDue(int64_t now, uint64_t cap) {
+  uint64_t n = 0;
+  Status s = txn_->Scan(timers_, {}, [&](std::string_view k, std::string_view) {
+    if (k.size() != 12 || static_cast<int64_t>(GetBe(k, 0, 8) ^ (1ull << 63)) > now) return false;
+    return ++n < cap;
+  });
+  if (!s.ok()) return s;
+  return n;
+}
+
 Status PartitionStore::PutMemberChunk(std::string_view segment, uint16_t chunk,
                                       std::string_view bitmap) {
   return txn_->Put(members_, MemberKey(segment, chunk), bitmap);

@@ -78,6 +78,11 @@ class PartitionStore {
   // or kNoTimer. REQUIRES: !in_batch().
   static constexpr int64_t kNoTimer = INT64_MAX;
   Result<int64_t> PeekFirstTimerDue();
+  // Timers scheduled (one per user at most). REQUIRES: in a transaction.
+  Result<uint64_t> TimerCount();
+  // Timers due at or before `now`, counted up to `cap`. REQUIRES: in a
+  // transaction.
+  Result<uint64_t> CountTimersDue(int64_t now, uint64_t cap);
 
   Status PutMemberChunk(std::string_view segment, uint16_t chunk, std::string_view bitmap);
   Status DeleteMemberChunk(std::string_view segment, uint16_t chunk);

@@ -170,6 +170,9 @@ Result<MessageBatch> Consumer::Poll(size_t max_records, int max_wait_ms) {
     if (m->payload != nullptr) {
       in.value = std::string_view(static_cast<const char*>(m->payload), m->len);
     }
+    rd_kafka_timestamp_type_t ts_type;
+    int64_t ts = rd_kafka_message_timestamp(m.get(), &ts_type);
+    if (ts_type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) in.timestamp_ms = ts;
     batch.messages_.push_back(in);
     batch.owned_->messages.push_back(std::move(m));
   }
@@ -195,6 +198,13 @@ Status Consumer::Resume(const std::vector<TopicPartition>& parts) {
   PartitionListPtr list = ToList(parts);
   return kafka::StatusFromCode(rd_kafka_resume_partitions(impl_->rk.get(), list.get()),
                                "resume");
+}
+
+int64_t Consumer::CachedHighWatermark(const TopicPartition& tp) const {
+  int64_t low = -1, high = -1;
+  rd_kafka_resp_err_t err =
+      rd_kafka_get_watermark_offsets(impl_->rk.get(), tp.topic.c_str(), tp.partition, &low, &high);
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? high : -1;
 }
 
 Result<int> Consumer::PartitionCount(const std::string& topic, int timeout_ms) {

@@ -44,6 +44,7 @@ struct InputMessage {
   int64_t offset = 0;
   std::optional<std::string_view> key;
   std::string_view value;
+  int64_t timestamp_ms = -1;  // the record's Kafka timestamp; -1 when it has none
 };
 
 // Messages returned by one Poll, owning librdkafka's buffers.
@@ -95,6 +96,9 @@ class Consumer {
 
   // Number of partitions of `topic`, from the cluster's metadata.
   Result<int> PartitionCount(const std::string& topic, int timeout_ms);
+  // The partition's high watermark as of the last fetch (no broker call);
+  // -1 when not known yet.
+  int64_t CachedHighWatermark(const TopicPartition& tp) const;
 
   // Offsets committed for `parts` in the group (with their metadata).
   Result<std::vector<PartitionOffset>> Committed(const std::vector<TopicPartition>& parts,

@@ -40,6 +40,8 @@ const OptionSpec kOptions[] = {
      "Partitions of created topics; 0: as many as the first input topic"},
     {"batch.max_records", "int", "10000", "Records per batch (one Kafka transaction)"},
     {"batch.max_ms", "int", "100", "Longest wait to fill a batch, milliseconds"},
+    {"batch.max_timers", "int", "20000",
+     "Timers fired per batch at most; a larger backlog (a midnight) spreads over batches"},
     {"backpressure.max_outbox", "int", "100000",
      "Pause a partition while it has more change records not yet delivered to Kafka"},
     {"backpressure.max_timer_backlog", "int", "1000000",
@@ -196,6 +198,9 @@ Config Build(const std::map<std::string, std::string>& values, std::vector<std::
   b.Check(c.batch_max_records > 0, "batch.max_records: must be positive");
   c.batch_max_ms = static_cast<int>(b.Int("batch.max_ms"));
   b.Check(c.batch_max_ms > 0, "batch.max_ms: must be positive");
+  int64_t max_timers = b.Int("batch.max_timers");
+  b.Check(max_timers > 0, "batch.max_timers: must be positive");
+  c.batch_max_timers = static_cast<size_t>(max_timers);
   int64_t max_outbox = b.Int("backpressure.max_outbox");
   b.Check(max_outbox > 0, "backpressure.max_outbox: must be positive");
   c.max_outbox = static_cast<size_t>(max_outbox);

@@ -40,6 +40,7 @@ struct Config {
   int output_partitions = 0;  // 0: as many as the first input topic
   size_t batch_max_records = 0;
   int batch_max_ms = 0;
+  size_t batch_max_timers = 0;
   size_t max_outbox = 0;         // backpressure bounds, per partition
   size_t max_timer_backlog = 0;
   DecoderOptions decoder;

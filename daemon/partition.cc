@@ -15,9 +15,6 @@ namespace {
 
 constexpr char kStoreIdKey[] = "store_id";
 constexpr char kOffsetKey[] = "input_offset";
-// Timers fired per batch at most, so a midnight that flips many users is
-// worked off over several batches while records keep flowing.
-constexpr size_t kTimersPerBatch = 20000;
 
 std::string NewStoreId() {
   std::random_device rd;
@@ -47,7 +44,9 @@ Result<std::unique_ptr<Partition>> Partition::Open(const Config& config,
   if (!store.ok()) return store.status();
   p->store_ = std::move(store).value();
   rules::EngineOptions eo;
-  eo.max_timers_per_batch = kTimersPerBatch;
+  // A midnight that flips many users is worked off over several batches
+  // while records keep flowing.
+  eo.max_timers_per_batch = config.batch_max_timers;
   auto engine = rules::PartitionEngine::Open(rules, p->store_.get(), eo);
   if (!engine.ok()) return engine.status();
   p->engine_ = std::move(engine).value();

@@ -14,8 +14,19 @@ Before the random kills, segd is also made to _exit at each deterministic
 crash point (SEGD_TEST_CRASH_AT: right after an LMDB commit, in the middle
 of producing, right before the Kafka commit), each of which must be reached.
 
-Usage: chaos_test.py SEGD SEGD_LOADGEN [--kills N] [--records M] [--users U]
+Other modes, each with the same final assertion:
+  --broker-restart  also stops the (own) broker for a few seconds mid-stream;
+  --sigterm         SIGTERM instead of SIGKILL: each stop must finish its
+                    batch, commit and exit 0 promptly;
+  --disk-full       the data folder is a small tmpfs that is filled up: segd
+                    must stop committing and say so (/readyz 503,
+                    segd_storage_full 1), and finish once space returns;
+  --backpressure    a tiny timer budget and backlog bound: partitions must be
+                    paused and resumed on the way.
+
+Usage: chaos_test.py SEGD SEGD_LOADGEN [--kills N] [--records M] [--users U] [MODE]
 Broker: $SEGD_TEST_BROKERS, else one started with scripts/kafka-local.
+Exit 77 (skipped) when --disk-full cannot mount a tmpfs (not root).
 """
 import argparse
 import json
@@ -30,6 +41,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -42,12 +54,31 @@ def free_port():
 
 
 def metric(admin, name):
+    """The sum of a metric's samples (over its labels); None when unreachable or absent."""
     try:
         text = urllib.request.urlopen(f"http://{admin}/metrics", timeout=2).read().decode()
     except OSError:
         return None
-    m = re.search(rf"^{name} (\S+)$", text, re.M)
-    return float(m.group(1)) if m else None
+    values = [float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M)]
+    return sum(values) if values else None
+
+
+def readyz(admin):
+    try:
+        return urllib.request.urlopen(f"http://{admin}/readyz", timeout=2).status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:
+        return None
+
+
+def wait_for(pred, seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.5)
+    return False
 
 
 class Producer(threading.Thread):
@@ -90,9 +121,23 @@ def main():
     p.add_argument("--rate", type=int, default=5000, help="records per second produced")
     p.add_argument("--broker-restart", action="store_true",
                    help="also stop the (own) broker for a few seconds mid-stream")
+    p.add_argument("--sigterm", action="store_true", help="stop with SIGTERM instead of SIGKILL")
+    p.add_argument("--disk-full", action="store_true", help="fill the data folder's file system")
+    p.add_argument("--backpressure", action="store_true", help="tiny timer budget and bounds")
     a = p.parse_args()
 
     work = tempfile.mkdtemp(prefix="segd-chaos-")
+    data = os.path.join(work, "data")
+    os.makedirs(data)
+    mounted = False
+    if a.disk_full:
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", data],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            print(f"SKIP: cannot mount a tmpfs for the disk-full test: {r.stderr.strip()}")
+            shutil.rmtree(work, ignore_errors=True)
+            return 77
+        mounted = True
     own_broker = None
     brokers = None if a.broker_restart else os.environ.get("SEGD_TEST_BROKERS")
     if not brokers:
@@ -119,11 +164,16 @@ def main():
         admin = f"127.0.0.1:{free_port()}"
         config = os.path.join(work, "segd.yaml")
         with open(config, "w") as f:
-            f.write(f"rules: {rules}\ndata_dir: {work}/data\nclock: event\n"
+            f.write(f"rules: {rules}\ndata_dir: {data}\nclock: event\n"
                     f"kafka:\n  brokers: {brokers}\n  group_id: {tag}\n  instance_id: chaos-1\n"
                     f"topics:\n  input: [{topic_in}]\n  output: {topic_out}\n"
-                    f"  dead_letter: {topic_dlq}\nbatch:\n  max_records: 2000\n  max_ms: 50\n"
-                    f"admin:\n  listen: {admin}\nlog:\n  level: warn\n")
+                    f"  dead_letter: {topic_dlq}\n"
+                    f"admin:\n  listen: {admin}\nlog:\n  level: {'info' if a.backpressure else 'warn'}\n"
+                    f"batch:\n  max_records: 2000\n  max_ms: 50\n")
+            if a.backpressure:
+                f.write("  max_timers: 20\nbackpressure:\n  max_timer_backlog: 100\n")
+            if a.disk_full:
+                f.write("lmdb:\n  initial_map_bytes: 1MiB\n")
         log = open(os.path.join(work, "segd.log"), "a")
 
         def start(crash_at=None):
@@ -139,36 +189,88 @@ def main():
         producer.start()
         rng = random.Random(7)
         in_flight = 0
-        # Each deterministic crash point, then the random kills.
         crashed = {}
-        for point in ("after_lmdb_commit", "mid_produce", "before_kafka_commit"):
-            segd_proc.kill()
-            segd_proc.wait()
-            segd_proc = start(crash_at=point)
-            try:
-                crashed[point] = segd_proc.wait(timeout=60) == 86
-            except subprocess.TimeoutExpired:
-                crashed[point] = False
-            segd_proc = start()
-        for k in range(a.kills):
-            time.sleep(rng.uniform(0.3, 1.2))
-            in_flight += producer.is_alive()
-            segd_proc.kill()
-            segd_proc.wait()
-            segd_proc = start()
-            if a.broker_restart and k == a.kills // 2:
-                subprocess.run([f"{REPO}/scripts/kafka-local", "stop", own_broker],
-                               capture_output=True, check=True)
-                time.sleep(5)
-                unready = metric(admin, "segd_ready")
-                subprocess.run([f"{REPO}/scripts/kafka-local", "start", own_broker],
-                               capture_output=True, check=True)
-                print(f"broker stopped for 5 s and started again (segd_ready meanwhile: "
-                      f"{unready})", flush=True)
-        producer.join()
-        print(f"crash points reached: {crashed}; {a.kills} kills, {in_flight} while input was "
-              f"still flowing; {producer.sent} records produced", flush=True)
+        checks = []  # (what, passed) of the mode's own assertions
 
+        def work_in_flight():
+            # Input not yet consumed or output not yet delivered, by segd's
+            # own gauges; before they are served (just restarted), the
+            # records produced while it was down are unconsumed.
+            lag = metric(admin, "segd_consumer_lag_records")
+            outbox = metric(admin, "segd_outbox_entries")
+            if lag is None and outbox is None:
+                return producer.is_alive()
+            return (lag or 0) + (outbox or 0) > 0
+
+        if a.disk_full:
+            # Leave about 2 MiB: the stores (1 MiB maps) soon need more.
+            time.sleep(2)
+            st = os.statvfs(data)
+            ballast = os.path.join(data, "ballast")
+            with open(ballast, "wb") as f:
+                os.posix_fallocate(f.fileno(), 0, max(st.f_bavail * st.f_frsize - (2 << 20), 1))
+            full = wait_for(lambda: metric(admin, "segd_storage_full") == 1
+                            and readyz(admin) == 503, 120)
+            errors = metric(admin, "segd_storage_errors_total") or 0
+            print(f"disk filled: segd_storage_full=1 and /readyz 503: {full}; "
+                  f"storage errors so far: {errors}", flush=True)
+            checks.append(("stops and reports when the disk is full", full and errors > 0))
+            time.sleep(3)
+            os.remove(ballast)
+            back = wait_for(lambda: metric(admin, "segd_storage_full") == 0
+                            and readyz(admin) == 200, 120)
+            print(f"space returned: ready again: {back}", flush=True)
+            checks.append(("resumes when space returns", back))
+        elif a.backpressure:
+            producer.join()
+        else:
+            if not a.sigterm:
+                # Each deterministic crash point first.
+                for point in ("after_lmdb_commit", "mid_produce", "before_kafka_commit"):
+                    segd_proc.kill()
+                    segd_proc.wait()
+                    segd_proc = start(crash_at=point)
+                    try:
+                        crashed[point] = segd_proc.wait(timeout=60) == 86
+                    except subprocess.TimeoutExpired:
+                        crashed[point] = False
+                    segd_proc = start()
+            slow_stops = 0
+            for k in range(a.kills):
+                time.sleep(rng.uniform(0.3, 1.2))
+                in_flight += work_in_flight()
+                if a.sigterm:
+                    t0 = time.time()
+                    segd_proc.send_signal(signal.SIGTERM)
+                    try:
+                        rc = segd_proc.wait(timeout=45)
+                    except subprocess.TimeoutExpired:
+                        segd_proc.kill()
+                        rc = "timeout"
+                    if rc != 0 or time.time() - t0 > 40:
+                        slow_stops += 1
+                        print(f"SIGTERM {k}: exit {rc} after {time.time() - t0:.1f} s", flush=True)
+                else:
+                    segd_proc.kill()
+                    segd_proc.wait()
+                segd_proc = start()
+                if a.broker_restart and k == a.kills // 2:
+                    subprocess.run([f"{REPO}/scripts/kafka-local", "stop", own_broker],
+                                   capture_output=True, check=True)
+                    time.sleep(5)
+                    unready = readyz(admin)
+                    subprocess.run([f"{REPO}/scripts/kafka-local", "start", own_broker],
+                                   capture_output=True, check=True)
+                    print(f"broker stopped for 5 s and started again (/readyz meanwhile: "
+                          f"{unready})", flush=True)
+            if a.sigterm:
+                checks.append(("every SIGTERM exits 0 promptly", slow_stops == 0))
+            checks.append((f"kills hit work in flight ({in_flight} of {a.kills})",
+                           in_flight >= a.kills // 2))
+            if not a.sigterm:
+                checks.append((f"crash points reached {crashed}", all(crashed.values())))
+        producer.join()
+        print(f"{producer.sent} records produced", flush=True)
         # Every partition's records, in offset order, replayed one by one.
         raw = read_topic(brokers, topic_in, "%p\t%o\t%s\n", committed=False)
         parts = {}
@@ -215,9 +317,15 @@ def main():
                 if x != y:
                     print(f"    first difference:\n      expected {x[:160]}\n      got      {y[:160]}")
                     break
-        ok = not bad and dead_ok and in_flight >= a.kills // 2 and all(crashed.values())
-        if in_flight < a.kills // 2:
-            print("too few kills hit work in flight")
+        if a.backpressure:
+            with open(os.path.join(work, "segd.log")) as f:
+                text = f.read()
+            paused, resumed = text.count("Partitions paused"), text.count("Partitions resumed")
+            checks.append((f"partitions paused ({paused}) and resumed ({resumed})",
+                           paused > 0 and resumed > 0))
+        for what, passed in checks:
+            print(f"{'ok  ' if passed else 'FAIL'} {what}")
+        ok = not bad and dead_ok and all(passed for _, passed in checks)
         return 0 if ok else 1
     finally:
         if segd_proc and segd_proc.poll() is None:
@@ -229,6 +337,8 @@ def main():
         if own_broker:
             subprocess.run([f"{REPO}/scripts/kafka-local", "stop", own_broker],
                            capture_output=True)
+        if mounted:
+            subprocess.run(["umount", "-l", data], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -170,12 +170,14 @@ class Pusher:
         """True when the record is done with and its offset may be stored."""
         try:
             change = json.loads(msg.value())
+            if not isinstance(change, dict) or not isinstance(change.get("id"), str):
+                raise ValueError("not an object with a string id")
         except (TypeError, ValueError) as e:
             log.error("Not a change record, skipped %s",
                       kv(topic=msg.topic(), partition=msg.partition(), offset=msg.offset(),
                          error=repr(str(e))))
             return True
-        if not isinstance(change, dict) or not self.wants(change):
+        if not self.wants(change):
             return True
         try:
             return self.deliver(msg, change)

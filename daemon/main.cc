@@ -175,6 +175,11 @@ int main(int argc, char** argv) {
   replay->add_option("--clock", replay_clock, "event (default) or wall")
       ->check(CLI::IsMember({"event", "wall"}))
       ->capture_default_str();
+  std::string replay_format = "segd";
+  replay->add_option("--input-format", replay_format,
+                     "segd (SEMANTICS.md §1) or segment (Segment spec, docs/input-formats.md)")
+      ->check(CLI::IsMember({"segd", "segment"}))
+      ->capture_default_str();
   replay->add_option("--data", ro.data_dir,
                      "Data folder to keep the state in (default: a temporary one)");
   replay->add_option("--batch", ro.batch_records, "Records per LMDB transaction")
@@ -211,6 +216,7 @@ int main(int argc, char** argv) {
   if (*check) return CheckCommand(rules_path, max_window_days);
   if (*replay) {
     ro.clock = replay_clock == "wall" ? ClockMode::kWall : ClockMode::kEvent;
+    ro.decoder.format = replay_format == "segment" ? InputFormat::kSegment : InputFormat::kSegd;
     return RunReplay(ro, std::cout, std::cerr);
   }
   if (*create) return TopicsCreateCommand(brokers, partitions, topic_configs, topic_names);

@@ -133,11 +133,19 @@ struct Layout {
   Field user, ts, event, props, set, unset;
   bool event_required = false;  // Segment track: the event is the point
   bool set_implied = false;     // Segment identify: a set even without traits
+  std::string_view fixed_event;  // Segment page/screen: the event, whatever the fields
+  Field call_props[2];           // Segment page/screen: `name`, `category` (override props)
 };
 
 Layout SegdLayout(const object& obj, const FieldNames& names) {
-  return Layout{Lookup(obj, names.user_id), Lookup(obj, names.ts),  Lookup(obj, names.event),
-                Lookup(obj, names.props),   Lookup(obj, names.set), Lookup(obj, names.unset)};
+  Layout layout;
+  layout.user = Lookup(obj, names.user_id);
+  layout.ts = Lookup(obj, names.ts);
+  layout.event = Lookup(obj, names.event);
+  layout.props = Lookup(obj, names.props);
+  layout.set = Lookup(obj, names.set);
+  layout.unset = Lookup(obj, names.unset);
+  return layout;
 }
 
 std::optional<Rejection> SegmentLayout(const object& obj, Layout* layout) {
@@ -161,9 +169,21 @@ std::optional<Rejection> SegmentLayout(const object& obj, Layout* layout) {
   } else if (type_name == "identify") {
     layout->set = Lookup(obj, "traits");
     layout->set_implied = true;
+  } else if (type_name == "page" || type_name == "screen") {
+    layout->fixed_event = type_name == "page" ? kSegmentPageEvent : kSegmentScreenEvent;
+    layout->props = Lookup(obj, "properties");
+    layout->call_props[0] = Lookup(obj, "name");
+    layout->call_props[1] = Lookup(obj, "category");
+  } else if (type_name == "group" || type_name == "alias") {
+    // Valid Segment calls that map to nothing segd keeps: a group's traits
+    // belong to the group, and an alias would merge two users' histories.
+    return Reject(RejectReason::kUnsupportedType,
+                  std::string(type_name) +
+                      " calls are not read: segd reads track, identify, page and screen");
   } else {
     return Reject(RejectReason::kInvalidType,
-                  "type " + Quote(type_name) + " is not \"track\" or \"identify\"");
+                  "type " + Quote(type_name) +
+                      " is not \"track\", \"identify\", \"page\" or \"screen\"");
   }
   return std::nullopt;
 }
@@ -296,6 +316,26 @@ std::optional<Rejection> DecodeProps(const Field& field, RejectReason reason, bo
   return std::nullopt;
 }
 
+// A Segment page/screen call's own `name` or `category`: a string that
+// replaces the prop of that name, as Segment's libraries copy it into
+// `properties` and let it win.
+std::optional<Rejection> DecodeCallProp(const Field& field, std::vector<Prop>* props) {
+  if (!field.value) return std::nullopt;
+  std::string_view text;
+  if (field.value->get_string().get(text) != simdjson::SUCCESS) {
+    return Reject(RejectReason::kInvalidProps, std::string(field.name) + " is " +
+                                                   TypeName(*field.value) + ", not a string");
+  }
+  auto same = std::find_if(props->begin(), props->end(),
+                           [&](const Prop& p) { return p.name == field.name; });
+  if (same != props->end()) {
+    same->value = std::string(text);
+  } else {
+    props->push_back(Prop{std::string(field.name), std::string(text)});
+  }
+  return std::nullopt;
+}
+
 std::optional<Rejection> DecodeUnset(const Field& field, std::vector<std::string>* out) {
   if (!field.value) return std::nullopt;
   std::string name(field.name);
@@ -320,12 +360,20 @@ std::optional<Rejection> DecodeUnset(const Field& field, std::vector<std::string
 std::optional<Rejection> DecodeLayout(const Layout& layout, Record* out) {
   if (auto r = DecodeUserId(layout.user, &out->user_id)) return r;
   if (auto r = DecodeTs(layout.ts, &out->ts_ms)) return r;
-  if (auto r = DecodeEvent(layout.event, layout.event_required, out)) return r;
+  if (!layout.fixed_event.empty()) {
+    out->has_event = true;
+    out->event = layout.fixed_event;
+  } else if (auto r = DecodeEvent(layout.event, layout.event_required, out)) {
+    return r;
+  }
   // Props without an event have nothing to describe: type-checked, then dropped.
   std::vector<Prop>* props = out->has_event ? &out->props : nullptr;
   if (auto r = DecodeProps(layout.props, RejectReason::kInvalidProps, /*null_is_missing=*/false,
                            props, &out->ignored_values)) {
     return r;
+  }
+  for (const Field& field : layout.call_props) {
+    if (auto r = DecodeCallProp(field, &out->props)) return r;
   }
   if (auto r = DecodeProps(layout.set, RejectReason::kInvalidSet, /*null_is_missing=*/true,
                            &out->set, &out->ignored_values)) {
@@ -442,6 +490,7 @@ const char* ReasonName(RejectReason reason) {
     case RejectReason::kKeyMismatch: return "key_mismatch";
     case RejectReason::kMissingKey: return "missing_key";
     case RejectReason::kFutureTs: return "future_ts";
+    case RejectReason::kUnsupportedType: return "unsupported_type";
   }
   return "unknown";
 }

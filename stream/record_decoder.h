@@ -36,12 +36,15 @@ enum class RejectReason {
   kInvalidSet,      // set is neither an object nor null
   kInvalidUnset,    // unset is not an array of strings
   kNoAction,        // neither an event nor set/unset
-  kInvalidType,     // Segment-spec preset: `type` is not "track" or "identify"
+  kInvalidType,     // Segment-spec preset: `type` is missing, not a string, or not
+                    // a Segment call type
   kKeyMismatch,     // the message key is set and differs from the user id
   kMissingKey,      // no message key, and the topic has more than one partition
   kFutureTs,        // wall clock: ts more than max_future_skew ahead of now
+  kUnsupportedType,  // Segment-spec preset: a `group` or `alias` call, which segd
+                     // does not read (checked where kInvalidType is)
 };
-inline constexpr int kRejectReasonCount = 17;
+inline constexpr int kRejectReasonCount = 18;
 
 // The stable snake_case name of a reason, e.g. "invalid_ts".
 const char* ReasonName(RejectReason reason);
@@ -58,9 +61,14 @@ struct FieldNames {
 
 enum class InputFormat {
   kSegd,     // SEMANTICS.md §1 with `fields`
-  kSegment,  // Segment spec: type track/identify, userId|anonymousId, event,
-             // properties, traits, timestamp. `fields` is not used.
+  kSegment,  // Segment spec: type track/identify/page/screen, userId|anonymousId,
+             // event, properties, traits, name, category, timestamp
+             // (docs/input-formats.md). `fields` is not used.
 };
+
+// The events that Segment `page` and `screen` calls become.
+inline constexpr std::string_view kSegmentPageEvent = "Page Viewed";
+inline constexpr std::string_view kSegmentScreenEvent = "Screen Viewed";
 
 struct DecoderOptions {
   InputFormat format = InputFormat::kSegd;
@@ -114,11 +122,15 @@ class RecordDecoder {
   // - Inside props and set, nested objects and arrays (and nulls in props) are
   //   skipped and counted in out->ignored_values; a null in set is a Prop
   //   with std::monostate (unset).
-  // - Segment preset: `type` must be "track" (which needs an `event`; props
-  //   from `properties`) or "identify" (a set of `traits`; absent or null
-  //   traits is an empty set). The user is `userId`, or `anonymousId` only
-  //   when userId is absent or null (an invalid userId is refused, not
-  //   replaced). Other top-level fields are ignored.
+  // - Segment preset: `type` "track" needs an `event` (props from
+  //   `properties`); "identify" is a set of `traits` (absent or null traits
+  //   is an empty set); "page" and "screen" are the events "Page Viewed" and
+  //   "Screen Viewed" with props from `properties`, where the call's own
+  //   `name` and `category` (strings, else kInvalidProps) replace those of
+  //   `properties`; "group" and "alias" are kUnsupportedType; any other type
+  //   is kInvalidType. The user is `userId`, or `anonymousId` only when
+  //   userId is absent or null (an invalid userId is refused, not replaced).
+  //   Other top-level fields (messageId, context, sentAt, ...) are ignored.
   std::optional<Rejection> Decode(std::string_view bytes, const MessageContext& ctx,
                                   Record* out);
 

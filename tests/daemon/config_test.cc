@@ -85,6 +85,26 @@ TEST_F(ConfigTest, EnvNames) {
   EXPECT_EQ(EnvName("topics.dead_letter"), "SEGD_TOPICS_DEAD_LETTER");
 }
 
+TEST_F(ConfigTest, InputFormat) {
+  auto c = LoadConfig("", {});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->decoder.format, InputFormat::kSegd);
+  std::string path = Write("input:\n  format: segment\n");
+  c = LoadConfig(path, {});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->decoder.format, InputFormat::kSegment);
+  setenv("SEGD_INPUT_FORMAT", "segd", 1);
+  c = LoadConfig(path, {});
+  unsetenv("SEGD_INPUT_FORMAT");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->decoder.format, InputFormat::kSegd);
+  c = LoadConfig(path, {{"input.format", "rudderstack"}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("input.format: expected segd or segment"),
+            std::string::npos)
+      << c.status().message();
+}
+
 }  // namespace
 }  // namespace segd
 

@@ -43,9 +43,12 @@ void CheckAccepted(const Record& r, const MessageContext& ctx) {
   // empty `set` or `unset` is an action that leaves no trace here.
 }
 
-void CheckRejected(const Rejection& rejection) {
+void CheckRejected(const Rejection& rejection, InputFormat format) {
   int reason = static_cast<int>(rejection.reason);
   Check(reason >= 0 && reason < kRejectReasonCount, "reason out of range");
+  bool type_reason = rejection.reason == RejectReason::kInvalidType ||
+                     rejection.reason == RejectReason::kUnsupportedType;
+  Check(format == InputFormat::kSegment || !type_reason, "a type reason outside the preset");
   const char* name = ReasonName(rejection.reason);
   Check(name != nullptr && name[0] != '\0', "reason has no name");
   Check(!rejection.detail.empty(), "rejection has no detail");
@@ -73,14 +76,15 @@ bool IsContextReason(RejectReason reason) {
 // Decodes `bytes` with `ctx` and checks the outcome against `base`, the
 // outcome without any context: the message checks come last, so a context
 // can only refuse a record that `base` accepted, and only for its own reasons.
-void CheckWithContext(RecordDecoder& decoder, std::string_view bytes, const MessageContext& ctx,
-                      const std::optional<Rejection>& base_rejection, const Record& base) {
+void CheckWithContext(RecordDecoder& decoder, InputFormat format, std::string_view bytes,
+                      const MessageContext& ctx, const std::optional<Rejection>& base_rejection,
+                      const Record& base) {
   Record record;
   auto rejection = decoder.Decode(bytes, ctx, &record);
   if (base_rejection) {
     Check(rejection && rejection->reason == base_rejection->reason, "a context changed a reason");
   } else if (rejection) {
-    CheckRejected(*rejection);
+    CheckRejected(*rejection, format);
     Check(IsContextReason(rejection->reason), "a context refused for a record reason");
   } else {
     CheckAccepted(record, ctx);
@@ -88,12 +92,12 @@ void CheckWithContext(RecordDecoder& decoder, std::string_view bytes, const Mess
   }
 }
 
-void FuzzDecoder(RecordDecoder& decoder, std::string_view bytes) {
+void FuzzDecoder(RecordDecoder& decoder, InputFormat format, std::string_view bytes) {
   const MessageContext no_context;
   Record base;
   auto base_rejection = decoder.Decode(bytes, no_context, &base);
   if (base_rejection) {
-    CheckRejected(*base_rejection);
+    CheckRejected(*base_rejection, format);
   } else {
     CheckAccepted(base, no_context);
   }
@@ -106,7 +110,7 @@ void FuzzDecoder(RecordDecoder& decoder, std::string_view bytes) {
   contexts[3].max_ts = 1'000'000;
   // contexts[4]: same as the base, to check that a second decode agrees.
   for (const MessageContext& ctx : contexts) {
-    CheckWithContext(decoder, bytes, ctx, base_rejection, base);
+    CheckWithContext(decoder, format, bytes, ctx, base_rejection, base);
   }
   if (base_rejection) return;
 
@@ -144,7 +148,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // ParseRfc3339Ms on its own: anything it accepts is in range.
   if (auto ms = ParseRfc3339Ms(bytes)) Check(*ms >= 0 && *ms <= kMaxTimestampMs, "rfc3339 range");
 
-  FuzzDecoder(*segd_decoder, bytes);
-  FuzzDecoder(*segment_decoder, bytes);
+  FuzzDecoder(*segd_decoder, InputFormat::kSegd, bytes);
+  FuzzDecoder(*segment_decoder, InputFormat::kSegment, bytes);
   return 0;
 }

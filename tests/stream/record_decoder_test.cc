@@ -277,6 +277,54 @@ TEST_F(RecordDecoderTest, SegmentAnonymousIdFallback) {
             "missing_user_id");
 }
 
+TEST_F(RecordDecoderTest, SegmentPage) {
+  UseSegment();
+  const Record& r = Ok(R"({"type":"page","messageId":"m-1","anonymousId":"a1",)"
+                       R"("name":"Pricing","category":"Docs",)"
+                       R"("properties":{"name":"old","path":"/pricing","n":2},)"
+                       R"("timestamp":"2025-11-22T16:00:00.123+08:00"})");
+  EXPECT_EQ(r.user_id, "a1");
+  EXPECT_EQ(r.event, "Page Viewed");
+  EXPECT_EQ(r.ts_ms, kTs);
+  // The call's own name replaces the one in properties; category is added.
+  EXPECT_THAT(r.props, ElementsAre(PropIs("name", "Pricing"), PropIs("path", "/pricing"),
+                                   PropIs("n", 2.0), PropIs("category", "Docs")));
+  EXPECT_THAT(r.set, IsEmpty());
+  // Nothing but the call: an event without properties.
+  const Record& bare = Ok(R"({"type":"page","userId":"u1","timestamp":1})");
+  EXPECT_EQ(bare.event, "Page Viewed");
+  EXPECT_THAT(bare.props, IsEmpty());
+  // properties' own name stays when the call has none (or a null one).
+  EXPECT_THAT(Ok(R"({"type":"page","userId":"u1","timestamp":1,"name":null,)"
+                 R"("properties":{"name":"Home"}})")
+                  .props,
+              ElementsAre(PropIs("name", "Home")));
+  // An `event` field means nothing on a page call.
+  EXPECT_EQ(Ok(R"({"type":"page","userId":"u1","timestamp":1,"event":"x"})").event,
+            "Page Viewed");
+}
+
+TEST_F(RecordDecoderTest, SegmentScreen) {
+  UseSegment();
+  const Record& r = Ok(R"({"type":"screen","userId":"u1","name":"Cart",)"
+                       R"("properties":{"items":3,"nested":{"a":1}},"timestamp":1})");
+  EXPECT_EQ(r.event, "Screen Viewed");
+  EXPECT_THAT(r.props, ElementsAre(PropIs("items", 3.0), PropIs("name", "Cart")));
+  EXPECT_EQ(r.ignored_values, 1u);
+}
+
+TEST_F(RecordDecoderTest, SegmentPageFieldRules) {
+  UseSegment();
+  EXPECT_EQ(Reason(R"({"type":"page","userId":"u","timestamp":1,"name":7})"), "invalid_props");
+  EXPECT_THAT(detail_, HasSubstr("name is an integer"));
+  EXPECT_EQ(Reason(R"({"type":"screen","userId":"u","timestamp":1,"category":{}})"),
+            "invalid_props");
+  EXPECT_EQ(Reason(R"({"type":"page","userId":"u","timestamp":1,"properties":"x"})"),
+            "invalid_props");
+  EXPECT_EQ(Reason(R"({"type":"page","userId":"u"})"), "missing_ts");
+  EXPECT_EQ(Reason(R"({"type":"screen","timestamp":1})"), "missing_user_id");
+}
+
 TEST_F(RecordDecoderTest, SegmentFieldRules) {
   UseSegment();
   EXPECT_EQ(Reason(R"({"type":"track","userId":"u","event":"e"})"), "missing_ts");
@@ -478,12 +526,29 @@ TEST_F(RecordDecoderTest, NoAction) {
 TEST_F(RecordDecoderTest, InvalidType) {
   UseSegment();
   EXPECT_EQ(Reason(R"({"userId":"u","event":"e","timestamp":1})"), "invalid_type");
-  EXPECT_EQ(Reason(R"({"type":"page","userId":"u","timestamp":1})"), "invalid_type");
-  EXPECT_THAT(detail_, HasSubstr("\"page\""));
+  EXPECT_THAT(detail_, HasSubstr("type is missing"));
+  EXPECT_EQ(Reason(R"({"type":"view","userId":"u","timestamp":1})"), "invalid_type");
+  EXPECT_THAT(detail_, HasSubstr("\"view\""));
   EXPECT_EQ(Reason(R"({"type":"Track","userId":"u","event":"e","timestamp":1})"),
             "invalid_type");
   EXPECT_EQ(Reason(R"({"type":1,"userId":"u","timestamp":1})"), "invalid_type");
   EXPECT_EQ(Reason(R"({"type":null,"userId":"u","timestamp":1})"), "invalid_type");
+}
+
+TEST_F(RecordDecoderTest, UnsupportedType) {
+  UseSegment();
+  EXPECT_EQ(Reason(R"({"type":"group","userId":"u","groupId":"g","traits":{"a":1},)"
+                   R"("timestamp":1})"),
+            "unsupported_type");
+  EXPECT_THAT(detail_, HasSubstr("group calls are not read"));
+  EXPECT_EQ(Reason(R"({"type":"alias","userId":"u","previousId":"a","timestamp":1})"),
+            "unsupported_type");
+  EXPECT_THAT(detail_, HasSubstr("alias calls are not read"));
+  // Refused for the type before anything else is looked at.
+  EXPECT_EQ(Reason(R"({"type":"alias"})"), "unsupported_type");
+  // The segd format has no `type`: there it is just an unknown field.
+  UseOptions({});
+  EXPECT_EQ(Reason(R"({"type":"group","user_id":"u","ts":1,"event":"e"})"), "ok");
 }
 
 TEST_F(RecordDecoderTest, KeyMismatch) {
@@ -541,7 +606,13 @@ TEST_F(RecordDecoderTest, FirstFailingCheckNamesTheReason) {
   UseSegment();
   EXPECT_EQ(Reason(R"({"type":"page","userId":1.5,"timestamp":1.5,"a":1,"a":1})"),
             "duplicate_key");
-  EXPECT_EQ(Reason(R"({"type":"page","userId":1.5,"timestamp":1.5})"), "invalid_type");
+  EXPECT_EQ(Reason(R"({"type":"group","userId":1.5,"timestamp":1.5})"), "unsupported_type");
+  EXPECT_EQ(Reason(R"({"type":"view","userId":1.5,"timestamp":1.5})"), "invalid_type");
+  EXPECT_EQ(Reason(R"({"type":"page","userId":1.5,"timestamp":1.5,"name":1})"),
+            "invalid_user_id");
+  EXPECT_EQ(Reason(R"({"type":"page","userId":"u","timestamp":1,"name":1})", ctx),
+            "invalid_props");
+  EXPECT_EQ(Reason(R"({"type":"page","userId":"u","timestamp":1})", ctx), "key_mismatch");
 }
 
 TEST_F(RecordDecoderTest, EveryRejectionHasADetail) {
@@ -558,12 +629,13 @@ TEST(ReasonNameTest, StableNames) {
       "too_large",     "invalid_json",  "not_object",   "duplicate_key", "missing_user_id",
       "invalid_user_id", "missing_ts",  "invalid_ts",   "invalid_event", "invalid_props",
       "invalid_set",   "invalid_unset", "no_action",    "invalid_type",  "key_mismatch",
-      "missing_key",   "future_ts",
+      "missing_key",   "future_ts",     "unsupported_type",
   };
   for (int i = 0; i < kRejectReasonCount; ++i) {
     EXPECT_STREQ(ReasonName(static_cast<RejectReason>(i)), expected[i]);
   }
   EXPECT_STREQ(ReasonName(RejectReason::kFutureTs), "future_ts");
+  EXPECT_STREQ(ReasonName(RejectReason::kUnsupportedType), "unsupported_type");
 }
 
 // ---- ParseRfc3339Ms -------------------------------------------------------

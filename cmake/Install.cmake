@@ -1,7 +1,7 @@
 # `cmake --install` layout (the .deb is this layout under /usr, cmake/Packaging.cmake):
 #   bin/segd                                   the daemon (daemon/CMakeLists.txt)
 #   share/segd/examples/{config,rules}.yaml    the examples
-#   share/doc/segd/README.md
+#   share/doc/segd/{README,deploy}.md
 #   <sysconfdir>/segd/{segd,rules}.yaml        configuration the service starts with
 #                                              (/etc/segd when the prefix is /usr)
 #   lib/systemd/system/segd.service            the hardened unit (deploy/systemd/)
@@ -10,7 +10,7 @@ include(GNUInstallDirs)
 
 install(FILES examples/config.yaml examples/rules.yaml
         DESTINATION ${CMAKE_INSTALL_DATADIR}/segd/examples)
-install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES README.md docs/deploy.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES deploy/config/segd.yaml DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/segd)
 install(FILES examples/rules.yaml DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/segd)
 

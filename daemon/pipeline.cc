@@ -28,7 +28,9 @@ void Backoff(int* ms) {
 }  // namespace
 
 Pipeline::Pipeline(const Config& config, const rules::RuleSet* rules, Metrics* metrics)
-    : config_(config), rules_(rules), metrics_(metrics), decoder_(config.decoder) {}
+    : config_(config), rules_(rules), metrics_(metrics), decoder_(config.decoder) {
+  metrics_->LmdbMapLimit().Set(static_cast<double>(config.lmdb_max_map_bytes));
+}
 
 Pipeline::~Pipeline() = default;
 

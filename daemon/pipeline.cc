@@ -228,7 +228,14 @@ void Pipeline::ApplyBackpressure() {
   }
   metrics_->PartitionsPaused().Set(paused);
   metrics_->StorageFull().Set(full ? 1 : 0);
-  SetReady(!full && !delivery_failing_);
+  if (consumer_->brokers_down() && wall >= probe_at_ms_) {
+    // librdkafka says when every broker is down, not when one is back: ask.
+    probe_at_ms_ = wall + 2000;
+    if (consumer_->BrokersReachable(config_.input_topics.front(), 1000)) {
+      LogInfo("Brokers reachable again", {});
+    }
+  }
+  SetReady(!full && !delivery_failing_ && !consumer_->brokers_down());
 }
 
 Status Pipeline::TryTransaction(const std::vector<Partition*>& parts) {
@@ -255,6 +262,7 @@ Status Pipeline::TryTransaction(const std::vector<Partition*>& parts) {
   while (true) {
     s = producer_->CommitTransaction(kKafkaTimeoutMs);
     if (s.code() != Status::Code::kUnavailable || stop_) return s;
+    SetReady(false);
     LogWarn("Commit retrying", {{"error", s.message()}, {"backoff_ms", backoff}});
     Backoff(&backoff);
   }

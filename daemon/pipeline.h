@@ -82,6 +82,7 @@ class Pipeline : public RebalanceListener {
   Status assign_error_;  // a partition that could not be opened: fatal
   int64_t deliver_at_ms_ = 0;  // after a failed transaction: next attempt
   int deliver_backoff_ms_ = 100;
+  int64_t probe_at_ms_ = 0;  // brokers down: next metadata probe
   bool delivery_failing_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<bool> ready_{false};

@@ -24,6 +24,7 @@ struct Consumer::Impl {
   HandlePtr rk;
   RebalanceListener* listener = nullptr;
   bool closed = false;
+  bool brokers_down = false;
 };
 
 namespace {
@@ -154,6 +155,7 @@ Result<MessageBatch> Consumer::Poll(size_t max_records, int max_wait_ms) {
     }
     if (m->err) {
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+      if (m->err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) impl_->brokers_down = true;
       if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
         char buf[512];
         rd_kafka_fatal_error(impl_->rk.get(), buf, sizeof(buf));
@@ -162,6 +164,7 @@ Result<MessageBatch> Consumer::Poll(size_t max_records, int max_wait_ms) {
       LogWarn("Consumer error", {{"error", rd_kafka_message_errstr(m.get())}});
       continue;
     }
+    impl_->brokers_down = false;
     InputMessage in;
     in.topic = rd_kafka_topic_name(m->rkt);
     in.partition = m->partition;
@@ -198,6 +201,14 @@ Status Consumer::Resume(const std::vector<TopicPartition>& parts) {
   PartitionListPtr list = ToList(parts);
   return kafka::StatusFromCode(rd_kafka_resume_partitions(impl_->rk.get(), list.get()),
                                "resume");
+}
+
+bool Consumer::brokers_down() const { return impl_->brokers_down; }
+
+bool Consumer::BrokersReachable(const std::string& topic, int timeout_ms) {
+  if (!PartitionCount(topic, timeout_ms).ok()) return false;
+  impl_->brokers_down = false;
+  return true;
 }
 
 int64_t Consumer::CachedHighWatermark(const TopicPartition& tp) const {

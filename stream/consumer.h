@@ -100,6 +100,13 @@ class Consumer {
   // -1 when not known yet.
   int64_t CachedHighWatermark(const TopicPartition& tp) const;
 
+  // Set when librdkafka reports every broker down; cleared by a message or
+  // by a successful metadata request (BrokersReachable).
+  bool brokers_down() const;
+  // Asks the cluster for `topic`'s metadata: true (and brokers_down()
+  // cleared) when it answers within timeout_ms.
+  bool BrokersReachable(const std::string& topic, int timeout_ms);
+
   // Offsets committed for `parts` in the group (with their metadata).
   Result<std::vector<PartitionOffset>> Committed(const std::vector<TopicPartition>& parts,
                                                  int timeout_ms);

@@ -121,6 +121,8 @@ def main():
     p.add_argument("--rate", type=int, default=5000, help="records per second produced")
     p.add_argument("--broker-restart", action="store_true",
                    help="also stop the (own) broker for a few seconds mid-stream")
+    p.add_argument("--outage", type=int, default=10,
+                   help="seconds the broker stays away with --broker-restart")
     p.add_argument("--sigterm", action="store_true", help="stop with SIGTERM instead of SIGKILL")
     p.add_argument("--disk-full", action="store_true", help="fill the data folder's file system")
     p.add_argument("--backpressure", action="store_true", help="tiny timer budget and bounds")
@@ -257,12 +259,15 @@ def main():
                 if a.broker_restart and k == a.kills // 2:
                     subprocess.run([f"{REPO}/scripts/kafka-local", "stop", own_broker],
                                    capture_output=True, check=True)
-                    time.sleep(5)
-                    unready = readyz(admin)
+                    unready = wait_for(lambda: readyz(admin) == 503, a.outage)
+                    time.sleep(max(0, a.outage - 5))
                     subprocess.run([f"{REPO}/scripts/kafka-local", "start", own_broker],
                                    capture_output=True, check=True)
-                    print(f"broker stopped for 5 s and started again (/readyz meanwhile: "
-                          f"{unready})", flush=True)
+                    ready = wait_for(lambda: readyz(admin) == 200, 120)
+                    print(f"broker stopped for about {a.outage} s and started again: /readyz "
+                          f"503 meanwhile: {unready}, 200 after: {ready}", flush=True)
+                    checks.append(("/readyz 503 while the broker is away, 200 after",
+                                   unready and ready))
             if a.sigterm:
                 checks.append(("every SIGTERM exits 0 promptly", slow_stops == 0))
             checks.append((f"kills hit work in flight ({in_flight} of {a.kills})",

@@ -53,11 +53,16 @@ Result<std::vector<fs::path>> PartitionDirs(const std::string& data_dir) {
   return out;
 }
 
+// `status` with the partition folder in front of its message.
+Status InDir(const fs::path& dir, const Status& status) {
+  return Status(status.code(), dir.string() + ": " + status.message());
+}
+
 Result<std::unique_ptr<PartitionStore>> OpenReadOnly(const fs::path& dir) {
   LmdbOptions options;
   options.read_only = true;
   auto store = PartitionStore::Open(dir.string(), options);
-  if (!store.ok()) return Status(store.status().code(), dir.string() + ": " + store.status().message());
+  if (!store.ok()) return InDir(dir, store.status());
   return store;
 }
 
@@ -97,12 +102,12 @@ Result<Partition> OpenPartition(const fs::path& dir, const rules::RuleSet* given
     if (!defs.ok()) return defs.status();
     if (!defs->has_value()) return p;
     auto compiled = rules::CompileStored(**defs);
-    if (!compiled.ok()) return Status(compiled.status().code(), dir.string() + ": " + compiled.status().message());
+    if (!compiled.ok()) return InDir(dir, compiled.status());
     p.stored_rules = std::make_unique<rules::RuleSet>(std::move(compiled).value());
     rules = p.stored_rules.get();
   }
   auto view = rules::PartitionView::Open(rules, p.reader.get());
-  if (!view.ok()) return Status(view.status().code(), dir.string() + ": " + view.status().message());
+  if (!view.ok()) return InDir(dir, view.status());
   p.view.emplace(std::move(view).value());
   return p;
 }

@@ -270,11 +270,14 @@ void Explainer::ValueCauses(const Value& v, const EvalInput& in, int64_t t,
       int64_t u = series.unit(i);
       std::string what = "the " + sel + " of " + UnitLabel(cal, s.hours, u);
       if (series.count(i) > 1) what += " (" + std::to_string(series.count(i)) + " events)";
+      auto start = [&](int64_t unit) {
+        return s.hours ? cal.HourStart(unit) : cal.DayStart(static_cast<int32_t>(unit));
+      };
       int64_t enter = u + s.front, leave = u + s.back + 1;
-      if (s.front > 0 && (s.hours ? cal.HourStart(enter) : cal.DayStart(static_cast<int32_t>(enter))) == t) {
+      if (s.front > 0 && start(enter) == t) {
         out->push_back(what + " enters the " + win + " window" + when + ": " + change);
       }
-      if ((s.hours ? cal.HourStart(leave) : cal.DayStart(static_cast<int32_t>(leave))) == t) {
+      if (start(leave) == t) {
         out->push_back(what + " leaves the " + win + " window" + when + ": " + change);
       }
     }

@@ -105,6 +105,7 @@ std::string ToText(const Explanation& e);
 // Helpers shared with rules/user_report.h.
 ExplainedValue MakeValue(std::string text, const Val& v);
 std::string FormatMillionths(int64_t m);  // 12500000 → "12.5"
-void AppendValueJson(std::string* out, const ExplainedValue& v);  // {"text":..,"type":..,"value":..}
+// {"text":..,"type":..,"value":..}
+void AppendValueJson(std::string* out, const ExplainedValue& v);
 
 }  // namespace segd::rules

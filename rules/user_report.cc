@@ -76,7 +76,9 @@ UserReport DescribeUser(const PartitionView& view, const PartitionView::User& us
     f.days = Buckets(cal, fs.days, false);
     f.hours = Buckets(cal, fs.hours, true);
     f.has_active_days = spec.all_active_days;
-    for (int32_t d : fs.active_days) f.active_days.push_back(cal.FormatLocal(cal.DayStart(d)).substr(0, 10));
+    for (int32_t d : fs.active_days) {
+      f.active_days.push_back(cal.FormatLocal(cal.DayStart(d)).substr(0, 10));
+    }
     r.features.push_back(std::move(f));
   }
   for (size_t i = 0; i < rules.funnels().size(); ++i) {
@@ -281,7 +283,9 @@ std::string ToText(const UserReport& r) {
   for (const auto& s : r.segments) {
     if (!s.member && !s.verdict) continue;
     out += " " + s.id;
-    if (s.member != s.verdict) out += s.member ? " (stored in, rule now out)" : " (rule now in, stored out)";
+    if (s.member != s.verdict) {
+      out += s.member ? " (stored in, rule now out)" : " (rule now in, stored out)";
+    }
     any = true;
   }
   out += any ? "\n" : " none\n";

@@ -108,7 +108,9 @@ Result<std::unique_ptr<LmdbTxn>> LmdbEnv::Begin(bool write) {
 }
 
 Status LmdbEnv::Grow() {
-  if (options_.read_only) return Status::FailedPrecondition("the LMDB environment is open read-only");
+  if (options_.read_only) {
+    return Status::FailedPrecondition("the LMDB environment is open read-only");
+  }
   if (map_bytes_ >= options_.max_map_bytes) {
     return Status::ResourceExhausted("LMDB map is at its limit of " +
                                      std::to_string(options_.max_map_bytes) + " bytes");

@@ -1,4 +1,4 @@
-// segd's command line: run, check, topics, --version.
+// segd's command line: run, check, replay, inspect, export, topics, --version.
 #include <CLI/CLI.hpp>
 
 #include <csignal>
@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "daemon/admin_server.h"
 #include "daemon/config.h"
+#include "daemon/inspect.h"
 #include "daemon/pipeline.h"
 #include "daemon/replay.h"
 #include "metrics/metrics.h"
@@ -190,6 +191,39 @@ int main(int argc, char** argv) {
   replay->add_option("--max-window-days", ro.max_window_days, "Longest relative window allowed")
       ->capture_default_str();
 
+  CLI::App* inspect = app.add_subcommand(
+      "inspect", "Look at kept state, read-only (safe while segd runs on the folder)");
+  CLI::App* inspect_user = inspect->add_subcommand(
+      "user", "A user's properties, counters, funnels, timer and segments, or why they are in or "
+              "out of a segment");
+  inspect->require_subcommand(1);
+  InspectOptions io;
+  inspect_user->add_option("USER", io.user, "User id")->required();
+  inspect_user->add_option("--data", io.data_dir,
+                           "A partition store folder, or a data_dir of <topic>-<partition> folders")
+      ->required();
+  inspect_user->add_option("--rules", io.rules_path,
+                           "Read the state with this rule file (default: the rule set stored with "
+                           "the state, which has no lists)");
+  inspect_user->add_option("--explain", io.explain,
+                           "Explain this segment: every term's value and verdict, and the next "
+                           "change by time");
+  inspect_user->add_flag("--json", io.json, "One JSON object per partition holding the user");
+  inspect_user->add_option("--max-window-days", io.max_window_days,
+                           "Longest relative window allowed (with --rules)")
+      ->capture_default_str();
+
+  CLI::App* export_cmd = app.add_subcommand(
+      "export", "Write a segment's members, read-only (safe while segd runs on the folder)");
+  ExportOptions eo;
+  export_cmd->add_option("SEGMENT", eo.segment, "Segment id")->required();
+  export_cmd->add_option("--data", eo.data_dir,
+                         "A partition store folder, or a data_dir of <topic>-<partition> folders")
+      ->required();
+  export_cmd->add_option("--format", eo.format, "csv (header user_id) or jsonl")
+      ->check(CLI::IsMember({"csv", "jsonl"}))
+      ->capture_default_str();
+
   CLI::App* topics = app.add_subcommand("topics", "Manage Kafka topics");
   CLI::App* create = topics->add_subcommand("create", "Create topics (existing ones are kept)");
   std::string brokers = "127.0.0.1:9092";
@@ -219,6 +253,8 @@ int main(int argc, char** argv) {
     ro.decoder.format = replay_format == "segment" ? InputFormat::kSegment : InputFormat::kSegd;
     return RunReplay(ro, std::cout, std::cerr);
   }
+  if (*inspect_user) return RunInspectUser(io, std::cout, std::cerr);
+  if (*export_cmd) return RunExport(eo, std::cout, std::cerr);
   if (*create) return TopicsCreateCommand(brokers, partitions, topic_configs, topic_names);
   std::cout << app.help();
   return 2;

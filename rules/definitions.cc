@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "rules/definitions.h"
+
 #include "rules/engine.h"
 #include "rules/features.h"
 #include "rules/parser.h"
@@ -80,17 +82,19 @@ constexpr char kDeletedRule[] = "-";
 }  // namespace
 
 // "f key sum sum…" per feature, "p name", "u funnel key" (tab-separated).
-std::string PartitionEngine::LayoutText() const {
+std::string LayoutText(const RuleSet& rules) {
   std::string out;
-  for (const auto& f : rules_->features()) {
+  for (const auto& f : rules.features()) {
     std::string line = "f\t" + Escape(f.key);
     for (const auto& p : f.sum_props) line += "\t" + Escape(p);
     out += line + "\n";
   }
-  for (const auto& p : rules_->props()) out += Line({"p", p.name});
-  for (const auto& f : rules_->funnels()) out += Line({"u", f.key});
+  for (const auto& p : rules.props()) out += Line({"p", p.name});
+  for (const auto& f : rules.funnels()) out += Line({"u", f.key});
   return out;
 }
+
+std::string PartitionEngine::LayoutText() const { return rules::LayoutText(*rules_); }
 
 // "id generation canonical-rule" per segment in definition order, then the
 // deleted ones with rule "-".
@@ -161,8 +165,7 @@ Status PartitionEngine::StoreDefinitions() {
   return store_->PutMeta(kSegmentsKey, SegmentsText());
 }
 
-// Rearranges one decoded user state from the old layout to this plan's.
-void PartitionEngine::Remap(const std::string& old_layout, UserState* state) const {
+void RemapState(const RuleSet& rules, const std::string& old_layout, UserState* state) {
   std::vector<std::pair<std::string, std::vector<std::string>>> old_features;
   std::vector<std::string> old_props, old_funnels;
   for (const std::string& line : Split(old_layout, '\n')) {
@@ -177,10 +180,10 @@ void PartitionEngine::Remap(const std::string& old_layout, UserState* state) con
   }
   UserState out;
   out.seq = state->seq;
-  ShapeState(*rules_, &out);
+  ShapeState(rules, &out);
   for (size_t o = 0; o < old_features.size() && o < state->features.size(); ++o) {
-    for (size_t n = 0; n < rules_->features().size(); ++n) {
-      const FeatureSpec& spec = rules_->features()[n];
+    for (size_t n = 0; n < rules.features().size(); ++n) {
+      const FeatureSpec& spec = rules.features()[n];
       if (spec.key != old_features[o].first) continue;
       FeatureState& from = state->features[o];
       FeatureState& to = out.features[n];
@@ -209,15 +212,20 @@ void PartitionEngine::Remap(const std::string& old_layout, UserState* state) con
     }
   }
   for (size_t o = 0; o < old_props.size() && o < state->props.size(); ++o) {
-    int n = rules_->PropIndex(old_props[o]);
+    int n = rules.PropIndex(old_props[o]);
     if (n >= 0) out.props[n] = std::move(state->props[o]);
   }
   for (size_t o = 0; o < old_funnels.size() && o < state->funnels.size(); ++o) {
-    for (size_t n = 0; n < rules_->funnels().size(); ++n) {
-      if (rules_->funnels()[n].key == old_funnels[o]) out.funnels[n] = std::move(state->funnels[o]);
+    for (size_t n = 0; n < rules.funnels().size(); ++n) {
+      if (rules.funnels()[n].key == old_funnels[o]) out.funnels[n] = std::move(state->funnels[o]);
     }
   }
   *state = std::move(out);
+}
+
+// Rearranges one decoded user state from the old layout to this plan's.
+void PartitionEngine::Remap(const std::string& old_layout, UserState* state) const {
+  RemapState(*rules_, old_layout, state);
 }
 
 Status PartitionEngine::Migrate(std::vector<ChangeRecord>* out) {
@@ -288,6 +296,45 @@ Status PartitionEngine::Migrate(std::vector<ChangeRecord>* out) {
   }
   migrate_ = false;
   return StoreDefinitions();
+}
+
+Result<std::optional<StoredDefinitions>> ReadStoredDefinitions(PartitionStore::Reader& reader) {
+  auto tz = reader.GetMeta(kTimezoneKey);
+  auto layout = reader.GetMeta(kLayoutKey);
+  auto segments = reader.GetMeta(kSegmentsKey);
+  for (const auto* r : {&tz, &layout, &segments}) {
+    if (!r->ok()) return r->status();
+  }
+  if (!tz->has_value() || !layout->has_value() || !segments->has_value()) {
+    return std::optional<StoredDefinitions>();
+  }
+  StoredDefinitions defs{**tz, **layout, {}};
+  for (const std::string& line : Split(**segments, '\n')) {
+    auto f = Fields(line);
+    if (f.size() != 3) continue;
+    defs.segments.push_back({f[0], static_cast<uint32_t>(std::stoul(f[1])), f[2]});
+  }
+  return std::optional<StoredDefinitions>(std::move(defs));
+}
+
+Result<RuleSet> CompileStored(const StoredDefinitions& defs) {
+  RuleFile file;
+  file.timezone = defs.timezone;
+  for (const StoredSegment& s : defs.segments) {
+    if (s.deleted()) continue;
+    SegmentDef def;
+    def.id = s.id;
+    def.rule = s.rule;
+    file.segments.push_back(std::move(def));
+  }
+  std::vector<RuleError> errors, warnings;
+  // The rules were accepted when stored, whatever limit applied then.
+  auto rules = RuleSet::Compile(file, {1 << 30}, &errors, &warnings);
+  if (!rules.ok()) {
+    return Status::Internal("the rule set stored with the state does not compile: " +
+                            rules.status().message());
+  }
+  return rules;
 }
 
 }  // namespace segd::rules

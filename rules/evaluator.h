@@ -63,6 +63,10 @@ class Evaluator {
 
   static constexpr size_t kMaxCandidates = 64;
 
+  // The funnel attempt the window of `e` (a kDropped) holds at `t` in
+  // state `fs`, or nullptr (for explanations).
+  const EventRef* Attempt(const Expr& e, const FunnelState& fs, int64_t t);
+
  private:
   struct UnitRange {
     bool all = true;
@@ -74,8 +78,6 @@ class Evaluator {
   Val DaysSince(const Value& v, const EvalInput& in);
   Val UserProp(const Value& v, const EvalInput& in);
   bool Dropped(const Expr& e, const EvalInput& in);
-  // The funnel attempt the window of `e` holds at `t`, or nullptr.
-  const EventRef* Attempt(const Expr& e, const FunnelState& fs, int64_t t);
   bool InWindow(const Window& w, int64_t ts, int64_t t);
 
   // `thresholds`: the numbers `v` is compared with, or nullptr when it is

@@ -28,6 +28,7 @@ MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.d
 
 Result<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const std::string& path,
                                                const LmdbOptions& options) {
+  if (options.read_only) return OpenReadOnly(path, options);
   if (mkdir(path.c_str(), 0750) != 0 && errno != EEXIST) {
     return Status::Internal("cannot create data folder " + path);
   }
@@ -49,17 +50,46 @@ Result<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const std::string& path,
   return env;
 }
 
+// The writer preallocates the data file to its map size (MDB_WRITEMAP) and
+// may have grown the map after its last commit recorded the size, so the
+// reader maps the whole file; a later growth shows as MDB_MAP_RESIZED at
+// the next Begin, which adopts the new size.
+Result<std::unique_ptr<LmdbEnv>> LmdbEnv::OpenReadOnly(const std::string& path,
+                                                       const LmdbOptions& options) {
+  struct stat st;
+  std::string data = path + "/data.mdb";
+  if (stat(data.c_str(), &st) != 0) {
+    return Status::NotFound("no LMDB environment in " + path + " (" + data + ": " +
+                            std::strerror(errno) + ")");
+  }
+  std::unique_ptr<LmdbEnv> env(new LmdbEnv());
+  env->options_ = options;
+  SEGD_RETURN_IF_ERROR(FromMdb(mdb_env_create(&env->env_), "env_create"));
+  SEGD_RETURN_IF_ERROR(FromMdb(mdb_env_set_maxdbs(env->env_, options.max_dbs), "set_maxdbs"));
+  SEGD_RETURN_IF_ERROR(
+      FromMdb(mdb_env_set_mapsize(env->env_, static_cast<size_t>(st.st_size)), "set_mapsize"));
+  SEGD_RETURN_IF_ERROR(
+      FromMdb(mdb_env_open(env->env_, path.c_str(), MDB_NOTLS | MDB_RDONLY, 0640), "open " + path));
+  MDB_envinfo info;
+  mdb_env_info(env->env_, &info);
+  env->map_bytes_ = info.me_mapsize;
+  return env;
+}
+
 LmdbEnv::~LmdbEnv() {
   if (env_ != nullptr) mdb_env_close(env_);
 }
 
 Result<unsigned> LmdbEnv::OpenDb(const std::string& name) {
   MDB_txn* txn = nullptr;
-  SEGD_RETURN_IF_ERROR(FromMdb(mdb_txn_begin(env_, nullptr, 0, &txn), "txn_begin"));
+  const bool ro = options_.read_only;
+  SEGD_RETURN_IF_ERROR(
+      FromMdb(mdb_txn_begin(env_, nullptr, ro ? MDB_RDONLY : 0, &txn), "txn_begin"));
   MDB_dbi dbi = 0;
-  int rc = mdb_dbi_open(txn, name.c_str(), MDB_CREATE, &dbi);
+  int rc = mdb_dbi_open(txn, name.c_str(), ro ? 0 : MDB_CREATE, &dbi);
   if (rc != MDB_SUCCESS) {
     mdb_txn_abort(txn);
+    if (rc == MDB_NOTFOUND) return Status::NotFound("no database " + name);
     return FromMdb(rc, "dbi_open " + name);
   }
   SEGD_RETURN_IF_ERROR(FromMdb(mdb_txn_commit(txn), "commit"));
@@ -67,6 +97,9 @@ Result<unsigned> LmdbEnv::OpenDb(const std::string& name) {
 }
 
 Result<std::unique_ptr<LmdbTxn>> LmdbEnv::Begin(bool write) {
+  if (write && options_.read_only) {
+    return Status::FailedPrecondition("the LMDB environment is open read-only");
+  }
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, write ? 0 : MDB_RDONLY, &txn);
   if (rc == MDB_MAP_RESIZED) {
@@ -85,6 +118,9 @@ bool LmdbEnv::IsMapFull(const Status& s) {
 Status LmdbEnv::Sync() { return FromMdb(mdb_env_sync(env_, 1), "env_sync"); }
 
 Status LmdbEnv::Grow() {
+  if (options_.read_only) {
+    return Status::FailedPrecondition("the LMDB environment is open read-only");
+  }
   if (map_bytes_ >= options_.max_map_bytes) {
     return Status::ResourceExhausted("LMDB map is at its limit of " +
                                      std::to_string(options_.max_map_bytes) + " bytes");

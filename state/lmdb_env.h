@@ -32,21 +32,29 @@ struct LmdbOptions {
   // preallocated as it grows, so a full disk is an error at Grow(), never a
   // SIGBUS on a write through the map.
   bool writemap = true;
+  // MDB_RDONLY: no write transaction, no folder or database created, no
+  // preallocation; `initial_map_bytes` is ignored (the map covers the data
+  // file). Safe while another process (a running segd) writes the same
+  // environment: readers never block the writer.
+  bool read_only = false;
 };
 
 class LmdbTxn;
 
 class LmdbEnv {
  public:
-  // Opens (creating if needed) the environment in directory `path`.
+  // Opens (creating if needed, unless read_only) the environment in
+  // directory `path`.
   static Result<std::unique_ptr<LmdbEnv>> Open(const std::string& path,
                                               const LmdbOptions& options);
   ~LmdbEnv();
   LmdbEnv(const LmdbEnv&) = delete;
   LmdbEnv& operator=(const LmdbEnv&) = delete;
 
-  // Handle of the named database, created on first use.
+  // Handle of the named database, created on first use (read_only: NotFound
+  // when it does not exist).
   Result<unsigned> OpenDb(const std::string& name);
+  bool read_only() const { return options_.read_only; }
 
   // Starts a transaction. REQUIRES: at most one write transaction at a time.
   Result<std::unique_ptr<LmdbTxn>> Begin(bool write);
@@ -69,6 +77,8 @@ class LmdbEnv {
 
  private:
   LmdbEnv() = default;
+  static Result<std::unique_ptr<LmdbEnv>> OpenReadOnly(const std::string& path,
+                                                       const LmdbOptions& options);
   // With writemap, gives the data file real blocks up to `bytes`.
   Status Preallocate(uint64_t bytes);
   MDB_env* env_ = nullptr;

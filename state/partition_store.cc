@@ -1,6 +1,7 @@
 #include "state/partition_store.h"
 
 #include <cstring>
+#include <mutex>
 
 #include "state/varint.h"
 
@@ -36,6 +37,65 @@ std::string MemberKey(std::string_view segment, uint16_t chunk) {
   return k;
 }
 
+Result<std::optional<PartitionStore::StoredUser>> GetUserIn(LmdbTxn& txn, unsigned db,
+                                                           std::string_view user) {
+  auto v = txn.Get(db, user);
+  if (!v.ok()) return v.status();
+  if (!v->has_value()) return std::optional<PartitionStore::StoredUser>();
+  std::string_view bytes = **v;
+  uint64_t id;
+  if (!GetVarint(&bytes, &id) || id > UINT32_MAX) {
+    return Status::Internal("corrupt user entry of " + std::string(user));
+  }
+  return std::optional<PartitionStore::StoredUser>(
+      PartitionStore::StoredUser{static_cast<uint32_t>(id), bytes});
+}
+
+Status ForEachUserIn(LmdbTxn& txn, unsigned db, std::string_view start,
+                     const PartitionStore::UserFn& fn) {
+  Status bad = Status::Ok();
+  SEGD_RETURN_IF_ERROR(txn.Scan(db, start, [&](std::string_view k, std::string_view v) {
+    uint64_t id;
+    if (!GetVarint(&v, &id) || id > UINT32_MAX) {
+      bad = Status::Internal("corrupt user entry of " + std::string(k));
+      return false;
+    }
+    return fn(k, static_cast<uint32_t>(id), v);
+  }));
+  return bad;
+}
+
+Result<std::optional<std::string>> GetMetaIn(LmdbTxn& txn, unsigned db, std::string_view key) {
+  auto v = txn.Get(db, key);
+  if (!v.ok()) return v.status();
+  if (!v->has_value()) return std::optional<std::string>();
+  return std::optional<std::string>(std::string(**v));
+}
+
+Status ForEachMemberChunkIn(LmdbTxn& txn, unsigned db, std::string_view segment,
+                            const std::function<void(uint16_t, std::string_view)>& fn) {
+  std::string prefix(segment);
+  prefix.push_back('\0');
+  return txn.Scan(db, prefix, [&](std::string_view k, std::string_view v) {
+    if (k.size() != prefix.size() + 2 || k.substr(0, prefix.size()) != prefix) return false;
+    fn(static_cast<uint16_t>(GetBe(k, prefix.size(), 2)), v);
+    return true;
+  });
+}
+
+Result<std::optional<PartitionStore::Timer>> FirstTimerIn(LmdbTxn& txn, unsigned db) {
+  std::optional<PartitionStore::Timer> first;
+  Status s = txn.Scan(db, {}, [&first](std::string_view k, std::string_view v) {
+    if (k.size() == 12) {
+      first = PartitionStore::Timer{static_cast<int64_t>(GetBe(k, 0, 8) ^ (1ull << 63)),
+                                    static_cast<uint32_t>(GetBe(k, 8, 4)), std::string(v)};
+    }
+    return false;
+  });
+  if (!s.ok()) return s;
+  return first;
+}
+
 std::string OutboxKey(uint64_t seq) {
   std::string k;
   PutBe64(&k, seq);
@@ -67,6 +127,21 @@ Result<std::unique_ptr<PartitionStore>> PartitionStore::Open(const std::string& 
 
 // Checks the schema version (writing it into a new store) and counts users.
 Status PartitionStore::Load() {
+  if (read_only()) {
+    auto reader = Read();
+    if (!reader.ok()) return reader.status();
+    auto version = (*reader)->GetMeta("schema_version");
+    if (!version.ok()) return version.status();
+    if (!version->has_value() || **version != std::to_string(kSchemaVersion)) {
+      return Status::FailedPrecondition(
+          "state schema version " + version->value_or("(none)") +
+          " is not supported by this segd (version " + std::to_string(kSchemaVersion) + ")");
+    }
+    auto n = (*reader)->txn_->Count(users_);
+    if (!n.ok()) return n.status();
+    next_user_ = static_cast<uint32_t>(*n);
+    return Status::Ok();
+  }
   SEGD_RETURN_IF_ERROR(Begin());
   auto version = GetMeta("schema_version");
   if (!version.ok()) return version.status();
@@ -105,10 +180,7 @@ void PartitionStore::Abort() {
 }
 
 Result<std::optional<std::string>> PartitionStore::GetMeta(std::string_view key) {
-  auto v = txn_->Get(meta_, key);
-  if (!v.ok()) return v.status();
-  if (!v->has_value()) return std::optional<std::string>();
-  return std::optional<std::string>(std::string(**v));
+  return GetMetaIn(*txn_, meta_, key);
 }
 
 Status PartitionStore::PutMeta(std::string_view key, std::string_view value) {
@@ -116,15 +188,7 @@ Status PartitionStore::PutMeta(std::string_view key, std::string_view value) {
 }
 
 Result<std::optional<PartitionStore::StoredUser>> PartitionStore::GetUser(std::string_view user) {
-  auto v = txn_->Get(users_, user);
-  if (!v.ok()) return v.status();
-  if (!v->has_value()) return std::optional<StoredUser>();
-  std::string_view bytes = **v;
-  uint64_t id;
-  if (!GetVarint(&bytes, &id) || id > UINT32_MAX) {
-    return Status::Internal("corrupt user entry of " + std::string(user));
-  }
-  return std::optional<StoredUser>(StoredUser{static_cast<uint32_t>(id), bytes});
+  return GetUserIn(*txn_, users_, user);
 }
 
 Status PartitionStore::PutUser(std::string_view user, uint32_t id, std::string_view record) {
@@ -135,18 +199,8 @@ Status PartitionStore::PutUser(std::string_view user, uint32_t id, std::string_v
   return txn_->Put(users_, user, value);
 }
 
-Status PartitionStore::ForEachUser(
-    const std::function<bool(std::string_view, uint32_t, std::string_view)>& fn) {
-  Status bad = Status::Ok();
-  SEGD_RETURN_IF_ERROR(txn_->Scan(users_, {}, [&](std::string_view k, std::string_view v) {
-    uint64_t id;
-    if (!GetVarint(&v, &id) || id > UINT32_MAX) {
-      bad = Status::Internal("corrupt user entry of " + std::string(k));
-      return false;
-    }
-    return fn(k, static_cast<uint32_t>(id), v);
-  }));
-  return bad;
+Status PartitionStore::ForEachUser(const UserFn& fn) {
+  return ForEachUserIn(*txn_, users_, {}, fn);
 }
 
 Status PartitionStore::AddTimer(int64_t due, uint32_t id, std::string_view user) {
@@ -158,16 +212,7 @@ Status PartitionStore::RemoveTimer(int64_t due, uint32_t id) {
 }
 
 Result<std::optional<PartitionStore::Timer>> PartitionStore::FirstTimer() {
-  std::optional<Timer> first;
-  Status s = txn_->Scan(timers_, {}, [&first](std::string_view k, std::string_view v) {
-    if (k.size() == 12) {
-      first = Timer{static_cast<int64_t>(GetBe(k, 0, 8) ^ (1ull << 63)),
-                    static_cast<uint32_t>(GetBe(k, 8, 4)), std::string(v)};
-    }
-    return false;
-  });
-  if (!s.ok()) return s;
-  return first;
+  return FirstTimerIn(*txn_, timers_);
 }
 
 Result<int64_t> PartitionStore::PeekFirstTimerDue() {
@@ -205,13 +250,7 @@ Status PartitionStore::DeleteMemberChunk(std::string_view segment, uint16_t chun
 
 Status PartitionStore::ForEachMemberChunk(
     std::string_view segment, const std::function<void(uint16_t, std::string_view)>& fn) {
-  std::string prefix(segment);
-  prefix.push_back('\0');
-  return txn_->Scan(members_, prefix, [&](std::string_view k, std::string_view v) {
-    if (k.size() != prefix.size() + 2 || k.substr(0, prefix.size()) != prefix) return false;
-    fn(static_cast<uint16_t>(GetBe(k, prefix.size(), 2)), v);
-    return true;
-  });
+  return ForEachMemberChunkIn(*txn_, members_, segment, fn);
 }
 
 Status PartitionStore::PutOutbox(uint64_t seq, std::string_view message) {
@@ -225,6 +264,45 @@ Status PartitionStore::ForEachOutbox(const std::function<void(uint64_t, std::str
     if (k.size() == 8) fn(GetBe(k, 0, 8), v);
     return true;
   });
+}
+
+Status PartitionStore::Grow() {
+  std::unique_lock<std::shared_mutex> lock(map_mu_);
+  return env_->Grow();
+}
+
+Result<std::unique_ptr<PartitionStore::Reader>> PartitionStore::Read() {
+  std::shared_lock<std::shared_mutex> lock(map_mu_);
+  auto txn = env_->Begin(false);
+  if (!txn.ok()) return txn.status();
+  return std::unique_ptr<Reader>(new Reader(this, std::move(txn).value(), std::move(lock)));
+}
+
+Result<std::optional<std::string>> PartitionStore::Reader::GetMeta(std::string_view key) {
+  return GetMetaIn(*txn_, store_->meta_, key);
+}
+
+Result<std::optional<PartitionStore::StoredUser>> PartitionStore::Reader::GetUser(
+    std::string_view user) {
+  return GetUserIn(*txn_, store_->users_, user);
+}
+
+Status PartitionStore::Reader::ForEachUser(std::string_view start, const UserFn& fn) {
+  return ForEachUserIn(*txn_, store_->users_, start, fn);
+}
+
+Result<std::optional<std::string_view>> PartitionStore::Reader::GetMemberChunk(
+    std::string_view segment, uint16_t chunk) {
+  return txn_->Get(store_->members_, MemberKey(segment, chunk));
+}
+
+Status PartitionStore::Reader::ForEachMemberChunk(
+    std::string_view segment, const std::function<void(uint16_t, std::string_view)>& fn) {
+  return ForEachMemberChunkIn(*txn_, store_->members_, segment, fn);
+}
+
+Result<std::optional<PartitionStore::Timer>> PartitionStore::Reader::FirstTimer() {
+  return FirstTimerIn(*txn_, store_->timers_);
 }
 
 }  // namespace segd

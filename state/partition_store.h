@@ -16,12 +16,18 @@
 // Usage: Begin() a write transaction per batch, read and write through the
 // store, then Commit(). A failed Commit (ResourceExhausted on a full map)
 // leaves nothing written; Grow() and redo the batch.
+//
+// Readers: Read() gives a Reader, a read transaction of its own that other
+// threads (the admin server's) may hold while the writer works; a store
+// opened with LmdbOptions::read_only (another process, `segd inspect`) has
+// only Readers.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 
@@ -43,8 +49,10 @@ class PartitionStore {
   Status Commit();
   void Abort();
   bool in_batch() const { return txn_ != nullptr; }
-  // Doubles the map after a full-map failure. REQUIRES: !in_batch().
-  Status Grow() { return env_->Grow(); }
+  // Doubles the map after a full-map failure; waits until no Reader of this
+  // store is open (remapping under a reader would pull its pages away).
+  // REQUIRES: !in_batch(), and this thread holds no Reader.
+  Status Grow();
   LmdbEnv& env() { return *env_; }
 
   // Meta values.
@@ -61,9 +69,10 @@ class PartitionStore {
   // The dense id for a user seen for the first time (its PutUser follows).
   uint32_t NewUserId() { return next_user_++; }
   uint32_t user_count() const { return next_user_; }
-  // Calls fn(user, id, record) for every user, in user id order.
-  Status ForEachUser(
-      const std::function<bool(std::string_view, uint32_t, std::string_view)>& fn);
+  // Calls fn(user, id, record) for every user, in user id order, until fn
+  // returns false.
+  using UserFn = std::function<bool(std::string_view, uint32_t, std::string_view)>;
+  Status ForEachUser(const UserFn& fn);
 
   struct Timer {
     int64_t due;
@@ -94,6 +103,38 @@ class PartitionStore {
   Status DeleteOutbox(uint64_t seq);
   Status ForEachOutbox(const std::function<void(uint64_t, std::string_view)>& fn);
 
+  // A consistent view of the last commit before it began. It may live on
+  // another thread than the writer's (one thread at a time), never blocks
+  // the writer's transactions, and keeps the pages it sees from reuse, so
+  // hold it for one request, not longer. Grow() waits while it exists.
+  // Views it returns are valid until it is destroyed.
+  class Reader {
+   public:
+    Result<std::optional<std::string>> GetMeta(std::string_view key);
+    Result<std::optional<StoredUser>> GetUser(std::string_view user);
+    // Users with id >= `start` (all: empty), in user id order.
+    Status ForEachUser(std::string_view start, const UserFn& fn);
+    // One membership chunk of `segment` (nullopt: no member in it).
+    Result<std::optional<std::string_view>> GetMemberChunk(std::string_view segment,
+                                                           uint16_t chunk);
+    Status ForEachMemberChunk(std::string_view segment,
+                              const std::function<void(uint16_t, std::string_view)>& fn);
+    Result<std::optional<Timer>> FirstTimer();
+
+   private:
+    friend class PartitionStore;
+    Reader(const PartitionStore* store, std::unique_ptr<LmdbTxn> txn,
+           std::shared_lock<std::shared_mutex> lock)
+        : store_(store), lock_(std::move(lock)), txn_(std::move(txn)) {}
+    const PartitionStore* store_;
+    // Destruction order: the transaction ends before the lock lets Grow in.
+    std::shared_lock<std::shared_mutex> lock_;
+    std::unique_ptr<LmdbTxn> txn_;
+  };
+  // Thread-safe: may be called on any thread, also during a batch.
+  Result<std::unique_ptr<Reader>> Read();
+  bool read_only() const { return env_->read_only(); }
+
  private:
   PartitionStore() = default;
   Status Load();
@@ -104,6 +145,7 @@ class PartitionStore {
   unsigned meta_ = 0, users_ = 0, timers_ = 0, members_ = 0, outbox_ = 0;
   uint32_t next_user_ = 0;
   uint32_t batch_start_users_ = 0;
+  std::shared_mutex map_mu_;  // shared: a Reader is open; exclusive: Grow()
 };
 
 }  // namespace segd

@@ -1,0 +1,51 @@
+// The rule set a partition's state is laid out for, as the engine keeps it
+// in the store's meta (docs/state-format.md, `timezone`, `layout`,
+// `segments`), for readers that did not write it: `segd inspect`, the
+// admin API. The engine's own use is in rules/definitions.cc.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "rules/plan.h"
+#include "state/partition_store.h"
+#include "state/user_state.h"
+
+namespace segd::rules {
+
+struct StoredSegment {
+  std::string id;
+  uint32_t generation = 1;
+  std::string rule;  // canonical text; "-" for a deleted segment
+  bool deleted() const { return rule == "-"; }
+};
+
+struct StoredDefinitions {
+  std::string timezone;
+  std::string layout;                  // LayoutText of the rule set
+  std::vector<StoredSegment> segments;  // definition order, then the deleted ones
+};
+
+// The definitions in `reader`'s store; nullopt before the first commit
+// under a rule set (then the store holds no user either).
+Result<std::optional<StoredDefinitions>> ReadStoredDefinitions(PartitionStore::Reader& reader);
+
+// The stored segments compiled back into a rule set (deleted ones left
+// out); its plan lays state out as `layout` says. Segment names,
+// emit_initial and lists are not stored: the names are empty and every
+// list is empty (in_list is false).
+Result<RuleSet> CompileStored(const StoredDefinitions& defs);
+
+// The plan's layout as meta `layout` holds it.
+std::string LayoutText(const RuleSet& rules);
+
+// Rearranges a state decoded under `old_layout` to `rules`' plan:
+// features, properties and funnels carried over by canonical text (sums by
+// property name), what the plan lacks dropped, what is new empty. The
+// result is shaped (ShapeState).
+void RemapState(const RuleSet& rules, const std::string& old_layout, UserState* state);
+
+}  // namespace segd::rules

@@ -3,6 +3,8 @@
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 
+#include <array>
+
 #include "common/log.h"
 
 namespace segd {
@@ -14,16 +16,14 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr size_t kMaxBodyBytes = 1 << 20;
-
-http::response<http::string_body> Respond(const http::request<http::string_body>& req,
-                                          http::status status, std::string body,
-                                          const char* content_type) {
-  http::response<http::string_body> res{status, req.version()};
+http::response<http::string_body> ToBeast(const HttpResponse& r, unsigned version,
+                                          bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
   res.set(http::field::server, "segd");
-  res.set(http::field::content_type, content_type);
-  res.keep_alive(req.keep_alive());
-  res.body() = std::move(body);
+  res.set(http::field::content_type, r.content_type);
+  for (const auto& [name, value] : r.headers) res.set(name, value);
+  res.keep_alive(keep_alive);
+  res.body() = r.body;
   res.prepare_payload();
   return res;
 }
@@ -31,45 +31,59 @@ http::response<http::string_body> Respond(const http::request<http::string_body>
 }  // namespace
 
 struct AdminServer::Impl {
-  Metrics* metrics;
-  std::function<bool()> ready;
+  Handler handler;
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   std::thread thread;
-
-  http::response<http::string_body> Handle(const http::request<http::string_body>& req) {
-    std::string_view target(req.target().data(), req.target().size());
-    if (req.method() != http::verb::get) {
-      return Respond(req, http::status::method_not_allowed,
-                     R"({"error":"method not allowed"})", "application/json");
-    }
-    if (target == "/metrics") {
-      return Respond(req, http::status::ok, metrics->Serialize(),
-                     "text/plain; version=0.0.4; charset=utf-8");
-    }
-    if (target == "/healthz") {
-      return Respond(req, http::status::ok, R"({"status":"ok"})", "application/json");
-    }
-    if (target == "/readyz") {
-      bool ok = ready();
-      return Respond(req, ok ? http::status::ok : http::status::service_unavailable,
-                     ok ? R"({"ready":true})" : R"({"ready":false})", "application/json");
-    }
-    return Respond(req, http::status::not_found, R"({"error":"no such route"})",
-                   "application/json");
-  }
 
   asio::awaitable<void> Session(tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     for (;;) {
       http::request_parser<http::string_body> parser;
-      parser.body_limit(kMaxBodyBytes);
+      parser.body_limit(kMaxAdminBodyBytes);
       stream.expires_after(std::chrono::seconds(30));
       auto [ec, n] = co_await http::async_read(stream, buffer, parser,
                                                asio::as_tuple(asio::use_awaitable));
+      if (ec == http::error::body_limit) {
+        HttpResponse too_big{413, "application/json",
+                             R"({"error":"payload_too_large","message":"the body is over 1 MiB"})",
+                             {}};
+        auto res = ToBeast(too_big, 11, false);
+        co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+        // Read what the client still sends (bounded), so that it gets to read
+        // the answer instead of a reset connection.
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream.expires_after(std::chrono::seconds(5));
+        std::array<char, 65536> sink;
+        for (size_t total = 0; total < (64u << 20);) {
+          auto [rec, k] = co_await stream.async_read_some(asio::buffer(sink),
+                                                          asio::as_tuple(asio::use_awaitable));
+          if (rec) break;
+          total += k;
+        }
+        co_return;
+      }
       if (ec) break;
-      auto res = Handle(parser.get());
+      const auto& req = parser.get();
+      HttpRequest in;
+      in.method = std::string(req.method_string());
+      in.target = std::string(req.target());
+      in.body = req.body();
+      in.authorization = std::string(req[http::field::authorization]);
+      in.content_type = std::string(req[http::field::content_type]);
+      beast::error_code pec;
+      auto peer = stream.socket().remote_endpoint(pec);
+      if (!pec) in.client = peer.address().to_string();
+      HttpResponse out;
+      try {
+        out = handler(in);
+      } catch (const std::exception& e) {
+        // A handler must not throw; if it does, the client still gets JSON.
+        out = {500, "application/json", R"({"error":"internal","message":"internal error"})", {}};
+      }
+      auto res = ToBeast(out, req.version(), req.keep_alive());
       bool keep = res.keep_alive();
       auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
       if (wec || !keep) break;
@@ -90,10 +104,8 @@ struct AdminServer::Impl {
   }
 };
 
-AdminServer::AdminServer(Metrics* metrics, std::function<bool()> ready)
-    : impl_(std::make_unique<Impl>()) {
-  impl_->metrics = metrics;
-  impl_->ready = std::move(ready);
+AdminServer::AdminServer(Handler handler) : impl_(std::make_unique<Impl>()) {
+  impl_->handler = std::move(handler);
 }
 
 AdminServer::~AdminServer() { Stop(); }

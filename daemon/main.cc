@@ -7,7 +7,9 @@
 #include <map>
 
 #include "common/log.h"
+#include "daemon/admin_api.h"
 #include "daemon/admin_server.h"
+#include "daemon/catalog.h"
 #include "daemon/config.h"
 #include "daemon/inspect.h"
 #include "daemon/pipeline.h"
@@ -59,21 +61,23 @@ int RunCommand(const std::string& config_path, const std::map<std::string, std::
     return 2;
   }
   std::vector<RuleError> warnings;
-  auto rules = LoadRules(config->rules, config->max_window_days, &warnings);
+  auto catalog = Catalog::Open(config->rules, config->data_dir, config->max_window_days, &warnings);
   for (const auto& w : warnings) {
     LogWarn("Rule file warning", {{"file", config->rules}, {"warning", w.ToString()}});
   }
-  if (!rules.ok()) {
-    std::cerr << "segd: " << rules.status().message() << "\n";
+  if (!catalog.ok()) {
+    std::cerr << "segd: " << catalog.status().message() << "\n";
     return 2;
   }
+  auto rules = (*catalog)->rules();
   Metrics metrics;
-  Pipeline pipeline(*config, &rules.value(), &metrics);
+  Pipeline pipeline(*config, rules, &metrics);
   g_pipeline = &pipeline;
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
 
-  AdminServer admin(&metrics, [&pipeline] { return pipeline.ready(); });
+  AdminApi api(catalog->get(), &pipeline, &metrics, config->admin_token);
+  AdminServer admin([&api](const HttpRequest& r) { return api.Handle(r); });
   Status s = admin.Start(config->admin_listen);
   if (!s.ok()) {
     LogError("Admin server failed", {{"error", s.ToString()}});

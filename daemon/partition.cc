@@ -59,6 +59,22 @@ Result<std::unique_ptr<Partition>> Partition::Open(const Config& config,
   return p;
 }
 
+Status Partition::SetRules(const rules::RuleSet* rules) {
+  engine_.reset();
+  rules::EngineOptions eo;
+  eo.max_timers_per_batch = config_->batch_max_timers;
+  auto engine = rules::PartitionEngine::Open(rules, store_.get(), eo);
+  if (!engine.ok()) return engine.status();
+  engine_ = std::move(engine).value();
+  rules_ = rules;
+  for (prometheus::Gauge* g : member_gauges_) metrics_->RemoveMembers(g);
+  member_gauges_.clear();
+  for (const auto& seg : rules->segments()) {
+    member_gauges_.push_back(&metrics_->Members(seg.id, tp_.topic, tp_.partition));
+  }
+  return Status::Ok();
+}
+
 Partition::~Partition() {
   if (gauges_.lag == nullptr) return;  // never fully opened
   metrics_->RemovePartition(gauges_);

@@ -72,6 +72,12 @@ class Partition {
   // left). A batch without records would fire it.
   bool HasDueTimer(int64_t wall_ms) const;
 
+  // Switches to another rule set (a run-time segment change): the next
+  // batch carries the state over (rules/definitions.cc).
+  Status SetRules(const rules::RuleSet* rules);
+  PartitionStore* store() { return store_.get(); }
+  const rules::Memberships& memberships() const { return engine_->memberships(); }
+
   // Timers due and not fired after the last batch (counted up to a bound
   // when the batch spent its timer budget; 0 otherwise).
   uint64_t timer_backlog() const { return timer_backlog_; }

@@ -27,8 +27,9 @@ void Backoff(int* ms) {
 
 }  // namespace
 
-Pipeline::Pipeline(const Config& config, const rules::RuleSet* rules, Metrics* metrics)
-    : config_(config), rules_(rules), metrics_(metrics), decoder_(config.decoder) {
+Pipeline::Pipeline(const Config& config, std::shared_ptr<const rules::RuleSet> rules,
+                   Metrics* metrics)
+    : config_(config), rules_(std::move(rules)), metrics_(metrics), decoder_(config.decoder) {
   metrics_->LmdbMapLimit().Set(static_cast<double>(config.lmdb_max_map_bytes));
 }
 
@@ -104,7 +105,7 @@ void Pipeline::OnAssigned(const std::vector<TopicPartition>& parts,
   auto committed = consumer_->Committed(parts, kKafkaTimeoutMs);
   for (size_t i = 0; i < parts.size(); ++i) {
     const TopicPartition& tp = parts[i];
-    auto p = Partition::Open(config_, rules_, tp, TopicPartitions(tp.topic) > 1, metrics_);
+    auto p = Partition::Open(config_, rules_.get(), tp, TopicPartitions(tp.topic) > 1, metrics_);
     Result<int64_t> from = p.ok() ? Result<int64_t>(-1) : Result<int64_t>(p.status());
     if (p.ok() && committed.ok()) from = (*p)->Reconcile((*committed)[i]);
     if (p.ok() && !committed.ok()) from = committed.status();
@@ -116,6 +117,7 @@ void Pipeline::OnAssigned(const std::vector<TopicPartition>& parts,
       continue;
     }
     (*start)[i].offset = *from;
+    std::unique_lock lock(partitions_mu_);
     partitions_[tp] = std::move(p).value();
   }
 }
@@ -136,11 +138,89 @@ void Pipeline::OnRevoked(const std::vector<TopicPartition>& parts) {
       LogWarn("Revoked partitions left undelivered output", {{"partitions", pending.size()}});
     }
   }
+  std::unique_lock lock(partitions_mu_);
   for (const auto& tp : parts) partitions_.erase(tp);
 }
 
 void Pipeline::OnLost(const std::vector<TopicPartition>& parts) {
+  std::unique_lock lock(partitions_mu_);
   for (const auto& tp : parts) partitions_.erase(tp);
+}
+
+void Pipeline::ForEachStore(
+    const std::function<void(const TopicPartition&, PartitionStore*)>& fn) const {
+  std::shared_lock lock(partitions_mu_);
+  for (const auto& [tp, p] : partitions_) fn(tp, p->store());
+}
+
+std::map<std::string, uint64_t> Pipeline::MemberCounts() const {
+  std::lock_guard lock(counts_mu_);
+  return member_counts_;
+}
+
+void Pipeline::UpdateMemberCounts() {
+  std::map<std::string, uint64_t> counts;
+  for (const auto& seg : rules_->segments()) counts[seg.id] = 0;
+  for (const auto& [tp, p] : partitions_) {
+    const auto& m = p->memberships();
+    for (size_t i = 0; i < rules_->segments().size() && i < m.size(); ++i) {
+      counts[rules_->segments()[i].id] += m.Count(static_cast<int>(i));
+    }
+  }
+  std::lock_guard lock(counts_mu_);
+  member_counts_ = std::move(counts);
+}
+
+Result<std::vector<uint64_t>> Pipeline::ApplyRules(std::shared_ptr<const rules::RuleSet> rules,
+                                                   int timeout_ms) {
+  auto cmd = std::make_shared<RulesCommand>();
+  cmd->rules = std::move(rules);
+  std::unique_lock lock(command_mu_);
+  if (command_ != nullptr) return Status::Unavailable("another segment change is being applied");
+  command_ = cmd;
+  if (!command_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                            [&] { return cmd->done; })) {
+    // The pipeline thread applies it when it gets there (the catalog has it).
+    return Status::Unavailable("the change is saved and will apply when the pipeline gets to it");
+  }
+  return cmd->result;
+}
+
+Status Pipeline::ApplyPendingRules() {
+  std::shared_ptr<RulesCommand> cmd;
+  {
+    std::lock_guard lock(command_mu_);
+    cmd = command_;
+  }
+  if (cmd == nullptr) return Status::Ok();
+  // Each partition is reopened under the new rule set; its next batch (run
+  // here, without records) carries its state over (rules/definitions.cc).
+  auto old = rules_;  // partitions still read it until each has switched
+  rules_ = cmd->rules;
+  Status s = Status::Ok();
+  int64_t wall = WallMs();
+  static const std::vector<const InputMessage*> kNone;
+  for (auto& [tp, p] : partitions_) {
+    s = p->SetRules(rules_.get());
+    if (!s.ok()) break;
+    Status b = p->Process(kNone, &decoder_, wall);
+    // A store that cannot commit now migrates with its next batch.
+    if (!b.ok() && b.code() != Status::Code::kResourceExhausted) {
+      s = b;
+      break;
+    }
+  }
+  if (s.ok()) s = Deliver();
+  UpdateMemberCounts();
+  std::vector<uint64_t> counts;
+  auto all = MemberCounts();
+  for (const auto& seg : rules_->segments()) counts.push_back(all[seg.id]);
+  std::lock_guard lock(command_mu_);
+  cmd->result = s.ok() ? Result<std::vector<uint64_t>>(counts) : Result<std::vector<uint64_t>>(s);
+  cmd->done = true;
+  command_ = nullptr;
+  command_cv_.notify_all();
+  return s;
 }
 
 Status Pipeline::Process(const MessageBatch& batch) {
@@ -319,6 +399,7 @@ Status Pipeline::Run() {
     if (!batch.ok()) return batch.status();
     if (!assign_error_.ok()) return assign_error_;
     auto started = std::chrono::steady_clock::now();
+    SEGD_RETURN_IF_ERROR(ApplyPendingRules());
     SEGD_RETURN_IF_ERROR(Process(*batch));
     Status s = Deliver();
     if (!s.ok()) {
@@ -327,6 +408,7 @@ Status Pipeline::Run() {
       return s;
     }
     ApplyBackpressure();
+    UpdateMemberCounts();
     if (!batch->empty()) {
       metrics_->BatchSeconds().Observe(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -344,6 +426,7 @@ Status Pipeline::Run() {
   }
   SetReady(false);
   consumer_->Close();
+  std::unique_lock lock(partitions_mu_);
   partitions_.clear();
   return Status::Ok();
 }

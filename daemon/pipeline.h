@@ -13,8 +13,12 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -31,8 +35,8 @@ namespace segd {
 
 class Pipeline : public RebalanceListener {
  public:
-  // `rules` and `metrics` must outlive the pipeline.
-  Pipeline(const Config& config, const rules::RuleSet* rules, Metrics* metrics);
+  // `metrics` must outlive the pipeline.
+  Pipeline(const Config& config, std::shared_ptr<const rules::RuleSet> rules, Metrics* metrics);
   ~Pipeline() override;
 
   // Creates missing output topics, the consumer and the producer, and
@@ -44,6 +48,23 @@ class Pipeline : public RebalanceListener {
   void Stop() { stop_ = true; }
 
   bool ready() const { return ready_; }
+
+  // Makes `rules` the rule set of every partition (a run-time segment
+  // change, SEMANTICS.md §5): each partition carries its state over and
+  // evaluates the new and changed segments in a batch of its own, then the
+  // output is delivered. Returns the members per segment of `rules` over
+  // this instance's partitions. Thread-safe; waits up to `timeout_ms` for
+  // the pipeline thread (Unavailable when it does not get there).
+  Result<std::vector<uint64_t>> ApplyRules(std::shared_ptr<const rules::RuleSet> rules,
+                                           int timeout_ms);
+
+  // Calls fn(tp, store) for each assigned partition's store, in (topic,
+  // partition) order, while no partition can be closed. For the admin
+  // thread: open only short-lived Readers. Thread-safe.
+  void ForEachStore(const std::function<void(const TopicPartition&, PartitionStore*)>& fn) const;
+  // Members per segment id over this instance's partitions, as of the last
+  // batch. Thread-safe.
+  std::map<std::string, uint64_t> MemberCounts() const;
 
   void OnAssigned(const std::vector<TopicPartition>& parts,
                   std::vector<PartitionOffset>* start) override;
@@ -67,17 +88,34 @@ class Pipeline : public RebalanceListener {
   void ApplyBackpressure();
   // Whether some partition has due timers (the next poll should not wait).
   bool TimersDue(int64_t wall_ms) const;
+  // Runs a pending ApplyRules on the pipeline thread.
+  Status ApplyPendingRules();
+  void UpdateMemberCounts();
   Status CreateProducer();
   int TopicPartitions(const std::string& topic);
   void SetReady(bool ready);
 
+  struct RulesCommand {
+    std::shared_ptr<const rules::RuleSet> rules;
+    bool done = false;
+    Result<std::vector<uint64_t>> result = Status::Unavailable("not applied");
+  };
+
   const Config& config_;
-  const rules::RuleSet* rules_;
+  std::shared_ptr<const rules::RuleSet> rules_;
   Metrics* metrics_;
   RecordDecoder decoder_;
   std::unique_ptr<Consumer> consumer_;
   std::unique_ptr<TransactionalProducer> producer_;
   std::map<TopicPartition, std::unique_ptr<Partition>> partitions_;
+  // Exclusive while partitions_ gains or loses a partition; shared while
+  // the admin thread reads a store.
+  mutable std::shared_mutex partitions_mu_;
+  std::mutex command_mu_;
+  std::condition_variable command_cv_;
+  std::shared_ptr<RulesCommand> command_;  // pending ApplyRules
+  mutable std::mutex counts_mu_;
+  std::map<std::string, uint64_t> member_counts_;
   std::map<std::string, int> topic_partitions_;
   Status assign_error_;  // a partition that could not be opened: fatal
   int64_t deliver_at_ms_ = 0;  // after a failed transaction: next attempt

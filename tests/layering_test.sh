@@ -19,7 +19,7 @@ check() {  # check PATTERN ALLOWED_DIRS... : PATTERN only in ALLOWED_DIRS
 check 'lmdb\.h' state
 check 'librdkafka/' stream
 check 'roaring' rules state
-check 'simdjson' stream
+check 'simdjson' stream daemon
 check 'prometheus/' metrics daemon
 check 'boost/' daemon
 exit $fail

@@ -1,0 +1,242 @@
+#include "daemon/catalog.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <simdjson.h>
+#include <sstream>
+
+#include "common/json.h"
+#include "fmt/format.h"
+
+namespace segd {
+
+namespace {
+
+constexpr int kFormatVersion = 1;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// An API segment as the rule compiler sees it: positions are those within
+// its rule text (line 1, column 1 is the text's first byte).
+SegmentDef ToDef(const ApiSegment& s) {
+  SegmentDef d;
+  d.id = s.id;
+  d.name = s.name;
+  d.rule = s.rule;
+  d.emit_initial = s.emit_initial;
+  d.rule_pos = {1, 1};
+  d.rule_pieces = {{0, {1, 1}}};
+  return d;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& rules_path,
+                                               const std::string& data_dir, int max_window_days,
+                                               std::vector<RuleError>* warnings) {
+  std::unique_ptr<Catalog> c(new Catalog());
+  c->path_ = data_dir + "/catalog.json";
+  c->max_window_days_ = max_window_days;
+  c->loaded_ms_ = NowMs();
+  std::vector<RuleError> errors;
+  auto file = LoadRuleFile(rules_path, &errors);
+  if (!file.ok()) {
+    std::string msg = "rule file " + rules_path + " refused:";
+    for (const auto& e : errors) msg += "\n  " + rules_path + ":" + e.ToString();
+    return errors.empty() ? file.status() : Status::InvalidArgument(msg);
+  }
+  c->file_ = std::move(file).value();
+  SEGD_RETURN_IF_ERROR(c->Load());
+  for (const auto& s : c->segments_) {
+    if (c->IsFileSegment(s.id)) {
+      return Status::InvalidArgument(fmt::format(
+          "segment {} is defined in the rule file {} and also through the admin API ({}); "
+          "delete one of them",
+          s.id, rules_path, c->path_));
+    }
+  }
+  auto rules = c->Compile(c->segments_, &errors, warnings);
+  if (!rules.ok()) {
+    std::string msg = "rule file " + rules_path + " with the API segments of " + c->path_ +
+                      " refused:";
+    for (const auto& e : errors) msg += "\n  " + e.ToString();
+    return Status::InvalidArgument(msg);
+  }
+  c->rules_ = *rules;
+  return c;
+}
+
+Result<std::shared_ptr<const rules::RuleSet>> Catalog::Compile(
+    const std::vector<ApiSegment>& segments, std::vector<RuleError>* errors,
+    std::vector<RuleError>* warnings) const {
+  RuleFile file = file_;
+  for (const auto& s : segments) file.segments.push_back(ToDef(s));
+  std::vector<RuleError> ignored;
+  auto rules = rules::RuleSet::Compile(file, {max_window_days_}, errors,
+                                       warnings != nullptr ? warnings : &ignored);
+  if (!rules.ok()) return rules.status();
+  return std::make_shared<const rules::RuleSet>(std::move(rules).value());
+}
+
+std::shared_ptr<const rules::RuleSet> Catalog::rules() const {
+  std::lock_guard lock(mu_);
+  return rules_;
+}
+
+std::vector<ApiSegment> Catalog::api_segments() const {
+  std::lock_guard lock(mu_);
+  return segments_;
+}
+
+std::optional<ApiSegment> Catalog::api_segment(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  for (const auto& s : segments_) {
+    if (s.id == id) return s;
+  }
+  return std::nullopt;
+}
+
+bool Catalog::IsFileSegment(const std::string& id) const {
+  for (const auto& s : file_.segments) {
+    if (s.id == id) return true;
+  }
+  return false;
+}
+
+Result<Catalog::Change> Catalog::PreparePut(const ApiSegment& seg,
+                                            std::vector<RuleError>* errors) const {
+  if (IsFileSegment(seg.id)) {
+    return Status::FailedPrecondition("segment " + seg.id +
+                                      " is defined in the rule file; change it there");
+  }
+  Change change;
+  change.segments = api_segments();
+  bool replaced = false;
+  for (auto& s : change.segments) {
+    if (s.id != seg.id) continue;
+    int64_t created = s.created_ms;
+    s = seg;
+    s.created_ms = created;
+    s.updated_ms = NowMs();
+    replaced = true;
+  }
+  if (!replaced) {
+    change.segments.push_back(seg);
+    change.segments.back().created_ms = change.segments.back().updated_ms = NowMs();
+  }
+  auto rules = Compile(change.segments, errors, nullptr);
+  if (!rules.ok()) return rules.status();
+  change.rules = *rules;
+  return change;
+}
+
+Result<Catalog::Change> Catalog::PrepareDelete(const std::string& id,
+                                               std::vector<RuleError>* errors) const {
+  if (IsFileSegment(id)) {
+    return Status::FailedPrecondition("segment " + id +
+                                      " is defined in the rule file; remove it there");
+  }
+  Change change;
+  change.segments = api_segments();
+  size_t before = change.segments.size();
+  std::erase_if(change.segments, [&](const ApiSegment& s) { return s.id == id; });
+  if (change.segments.size() == before) return Status::NotFound("no segment " + id);
+  std::vector<RuleError> compile_errors;
+  auto rules = Compile(change.segments, &compile_errors, nullptr);
+  if (!rules.ok()) {
+    // The only way a deletion breaks the rule set: another segment reads it.
+    std::string msg = "segment " + id + " cannot be deleted while others depend on it:";
+    for (const auto& e : compile_errors) msg += " " + e.reason + ";";
+    if (errors != nullptr) errors->insert(errors->end(), compile_errors.begin(), compile_errors.end());
+    return Status::FailedPrecondition(msg);
+  }
+  change.rules = *rules;
+  return change;
+}
+
+Status Catalog::Commit(Change change) {
+  SEGD_RETURN_IF_ERROR(Save(change.segments));
+  std::lock_guard lock(mu_);
+  segments_ = std::move(change.segments);
+  rules_ = std::move(change.rules);
+  return Status::Ok();
+}
+
+Status Catalog::Load() {
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) return Status::Ok();  // no API segments yet
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string bytes = text.str();
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument(path_ + ": " + why +
+                                   " (the file is written by segd; restore it from a backup)");
+  };
+  if (parser.parse(bytes).get(doc) != simdjson::SUCCESS) return bad("not valid JSON");
+  int64_t version = 0;
+  if (doc["version"].get(version) != simdjson::SUCCESS || version != kFormatVersion) {
+    return bad("unknown format version");
+  }
+  simdjson::dom::array segments;
+  if (doc["segments"].get(segments) != simdjson::SUCCESS) return bad("no segments array");
+  for (simdjson::dom::element e : segments) {
+    ApiSegment s;
+    std::string_view id, name, rule;
+    if (e["id"].get(id) || e["name"].get(name) || e["rule"].get(rule) ||
+        e["emit_initial"].get(s.emit_initial) || e["created_ms"].get(s.created_ms) ||
+        e["updated_ms"].get(s.updated_ms)) {
+      return bad("a segment entry lacks a field");
+    }
+    s.id = id;
+    s.name = name;
+    s.rule = rule;
+    segments_.push_back(std::move(s));
+  }
+  return Status::Ok();
+}
+
+Status Catalog::Save(const std::vector<ApiSegment>& segments) const {
+  std::string out = fmt::format("{{\"version\":{},\"segments\":[", kFormatVersion);
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const ApiSegment& s = segments[i];
+    if (i > 0) out += ",";
+    out += "\n{\"id\":";
+    AppendJsonString(&out, s.id);
+    out += ",\"name\":";
+    AppendJsonString(&out, s.name);
+    out += ",\"rule\":";
+    AppendJsonString(&out, s.rule);
+    out += fmt::format(",\"emit_initial\":{},\"created_ms\":{},\"updated_ms\":{}}}",
+                       s.emit_initial ? "true" : "false", s.created_ms, s.updated_ms);
+  }
+  out += "\n]}\n";
+  std::filesystem::create_directories(std::filesystem::path(path_).parent_path());
+  std::string tmp = path_ + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0640);
+  if (fd < 0) return Status::Internal("cannot write " + tmp);
+  bool ok = ::write(fd, out.data(), out.size()) == static_cast<ssize_t>(out.size()) &&
+            ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || std::rename(tmp.c_str(), path_.c_str()) != 0) {
+    return Status::ResourceExhausted("cannot write " + path_ + " (disk full?)");
+  }
+  int dir = ::open(std::filesystem::path(path_).parent_path().c_str(), O_RDONLY | O_DIRECTORY);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+  return Status::Ok();
+}
+
+}  // namespace segd

@@ -236,6 +236,16 @@ std::optional<std::pair<TopicPartition, std::string>> DecodeCursor(std::string_v
   return std::make_pair(tp, raw.substr(b + 1));
 }
 
+// Opens a short-lived reader of `store` and a view of it under `rules`.
+Status WithView(PartitionStore* store, const rules::RuleSet* rules,
+                const std::function<Status(rules::PartitionView&)>& fn) {
+  auto reader = store->Read();
+  if (!reader.ok()) return reader.status();
+  auto view = rules::PartitionView::Open(rules, reader->get());
+  if (!view.ok()) return view.status();
+  return fn(*view);
+}
+
 }  // namespace
 
 AdminApi::AdminApi(Catalog* catalog, Pipeline* pipeline, Metrics* metrics, std::string token)
@@ -348,8 +358,8 @@ HttpResponse AdminApi::Handle(const HttpRequest& req) {
     auto counts = pipeline_->ApplyRules(new_rules, kApplyTimeoutMs);
     if (!counts.ok()) return Error(503, "unavailable", counts.status().message());
     int seg_index = rules::FindSegment(*new_rules, id);
-    std::string body = SegmentJson(new_rules->segments()[seg_index], *catalog_,
-                                   (*counts)[seg_index]);
+    std::string body =
+        SegmentJson(new_rules->segments()[seg_index], *catalog_, (*counts)[seg_index]);
     body += ",\"partitions\":" + PartitionsJson(pipeline_) + "}";
     return Json(existed ? 200 : 201, std::move(body));
   }
@@ -393,23 +403,15 @@ HttpResponse AdminApi::Handle(const HttpRequest& req) {
       Status bad = Status::Ok();
       pipeline_->ForEachStore([&](const TopicPartition&, PartitionStore* store) {
         if (seen || !bad.ok()) return;
-        auto reader = store->Read();
-        if (!reader.ok()) {
-          bad = reader.status();
-          return;
-        }
-        auto view = rules::PartitionView::Open(rules.get(), reader->get());
-        if (!view.ok()) {
-          bad = view.status();
-          return;
-        }
-        auto u = view->LoadUser(user);
-        if (!u.ok()) {
-          bad = u.status();
-        } else if (u->has_value()) {
-          seen = true;
-          member = (**u).members[seg] != 0;
-        }
+        bad = WithView(store, rules.get(), [&](rules::PartitionView& view) {
+          auto u = view.LoadUser(user);
+          if (!u.ok()) return u.status();
+          if (u->has_value()) {
+            seen = true;
+            member = (**u).members[seg] != 0;
+          }
+          return Status::Ok();
+        });
       });
       if (!bad.ok()) return Error(503, "unavailable", bad.ToString());
       std::string body = "{\"segment\":";
@@ -454,46 +456,40 @@ HttpResponse AdminApi::Handle(const HttpRequest& req) {
         if (tp < cursor->first) return;
         if (tp == cursor->first) after = cursor->second;
       }
-      auto reader = store->Read();
-      if (!reader.ok()) {
-        bad = reader.status();
-        return;
-      }
-      auto view = rules::PartitionView::Open(rules.get(), reader->get());
-      if (!view.ok()) {
-        bad = view.status();
-        return;
-      }
-      bad = view->ForEachMember(seg, after, [&](std::string_view user) {
-        if (n == limit) {
-          next = EncodeCursor(tp, after);
-          return false;
-        }
-        if (format == "csv") {
-          bool quote = user.find_first_of(",\"\r\n") != std::string_view::npos;
-          if (quote) {
-            body += '"';
-            for (char c : user) {
-              if (c == '"') body += '"';
-              body += c;
-            }
-            body += "\"\n";
-          } else {
-            body.append(user).push_back('\n');
+      bad = WithView(store, rules.get(), [&](rules::PartitionView& view) {
+        return view.ForEachMember(seg, after, [&](std::string_view user) {
+          if (n == limit) {
+            next = EncodeCursor(tp, after);
+            return false;
           }
-        } else {
-          body += "{\"user_id\":";
-          AppendJsonString(&body, user);
-          body += "}\n";
-        }
-        after = std::string(user);
-        ++n;
-        return true;
+          if (format == "csv") {
+            bool quote = user.find_first_of(",\"\r\n") != std::string_view::npos;
+            if (quote) {
+              body += '"';
+              for (char c : user) {
+                if (c == '"') body += '"';
+                body += c;
+              }
+              body += "\"\n";
+            } else {
+              body.append(user).push_back('\n');
+            }
+          } else {
+            body += "{\"user_id\":";
+            AppendJsonString(&body, user);
+            body += "}\n";
+          }
+          after = std::string(user);
+          ++n;
+          return true;
+        });
       });
     });
     if (!bad.ok()) return Error(503, "unavailable", bad.ToString());
-    HttpResponse r{200, format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson",
-                   std::move(body), {}};
+    HttpResponse r{200,
+                   format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson",
+                   std::move(body),
+                   {}};
     if (next) r.headers.push_back({"X-Next-Cursor", *next});
     return r;
   }
@@ -510,37 +506,29 @@ HttpResponse AdminApi::Handle(const HttpRequest& req) {
   Status bad = Status::Ok();
   pipeline_->ForEachStore([&](const TopicPartition& tp, PartitionStore* store) {
     if (found || !bad.ok()) return;
-    auto reader = store->Read();
-    if (!reader.ok()) {
-      bad = reader.status();
-      return;
-    }
-    auto view = rules::PartitionView::Open(rules.get(), reader->get());
-    if (!view.ok()) {
-      bad = view.status();
-      return;
-    }
-    auto u = view->LoadUser(user);
-    if (!u.ok()) {
-      bad = u.status();
-      return;
-    }
-    if (!u->has_value()) return;
-    std::string json;
-    if (seg >= 0) {
-      rules::Explainer explainer(rules.get(), &lists);
-      json = rules::ToJson(explainer.Explain(seg, (**u).record.state, user, view->now(),
-                                             (**u).members[seg] != 0));
-    } else {
-      json = rules::ToJson(rules::DescribeUser(*view, **u, &lists));
-    }
-    // {"topic":..,"partition":..,<the report's fields>}
-    std::string out = "{\"topic\":";
-    AppendJsonString(&out, tp.topic);
-    out += fmt::format(",\"partition\":{}", tp.partition);
-    if (json.size() > 2) out += "," + json.substr(1);
-    else out += "}";
-    found = std::move(out);
+    bad = WithView(store, rules.get(), [&](rules::PartitionView& view) {
+      auto u = view.LoadUser(user);
+      if (!u.ok()) return u.status();
+      if (!u->has_value()) return Status::Ok();
+      std::string json;
+      if (seg >= 0) {
+        rules::Explainer explainer(rules.get(), &lists);
+        json = rules::ToJson(
+            explainer.Explain(seg, (**u).record.state, user, view.now(), (**u).members[seg] != 0));
+      } else {
+        json = rules::ToJson(rules::DescribeUser(view, **u, &lists));
+      }
+      // {"topic":..,"partition":..,<the report's fields>}
+      std::string out = "{\"topic\":";
+      AppendJsonString(&out, tp.topic);
+      out += fmt::format(",\"partition\":{}", tp.partition);
+      if (json.size() > 2)
+        out += "," + json.substr(1);
+      else
+        out += "}";
+      found = std::move(out);
+      return Status::Ok();
+    });
   });
   if (!bad.ok()) return Error(503, "unavailable", bad.ToString());
   if (!found) return Error(404, "not_found", "user " + user + " has not been seen here");

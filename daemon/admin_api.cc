@@ -156,6 +156,7 @@ std::string PartitionsJson(Pipeline* pipeline) {
   return out + "]";
 }
 
+// A segment's JSON object, left open: the caller adds fields or the "}".
 std::string SegmentJson(const rules::CompiledSegment& seg, const Catalog& catalog,
                         uint64_t members) {
   auto api = catalog.api_segment(seg.id);
@@ -172,8 +173,6 @@ std::string SegmentJson(const rules::CompiledSegment& seg, const Catalog& catalo
   out += ",\"created\":\"" + Rfc3339(created) + "\",\"updated\":\"" + Rfc3339(updated) + "\"";
   return out;
 }
-
-bool ValidSegmentId(std::string_view id) { return IsValidSegmentId(id); }
 
 // The body of PUT /segments/{id}: {"rule": str, "name": str?, "emit_initial": bool?}.
 std::optional<std::string> ParseSegmentBody(const std::string& body, ApiSegment* seg) {
@@ -290,7 +289,6 @@ HttpResponse AdminApi::Handle(const HttpRequest& req) {
     if (path_known) return Error(405, "method_not_allowed", "method not allowed on this path");
     return Error(404, "not_found", "no such route");
   }
-  Match(route->path, target->path, &params);
   std::string path = route->path;
   std::string method = route->method;
 
@@ -329,7 +327,7 @@ HttpResponse AdminApi::Handle(const HttpRequest& req) {
 
   const std::string& id = params[0];
   if (path == "/segments/{id}" && method == "PUT") {
-    if (!ValidSegmentId(id)) {
+    if (!IsValidSegmentId(id)) {
       return Error(400, "bad_request", "a segment id is 1 to 64 of A-Z a-z 0-9 _ -");
     }
     ApiSegment seg;
@@ -355,15 +353,15 @@ HttpResponse AdminApi::Handle(const HttpRequest& req) {
     Status s = catalog_->Commit(std::move(change).value());
     if (!s.ok()) return Error(503, "unavailable", s.message());
     LogInfo("Segment saved", {{"segment", id}, {"created", !existed}});
-    auto counts = pipeline_->ApplyRules(new_rules, kApplyTimeoutMs);
-    if (!counts.ok()) return Error(503, "unavailable", counts.status().message());
+    Status applied = pipeline_->ApplyRules(new_rules, kApplyTimeoutMs);
+    if (!applied.ok()) return Error(503, "unavailable", applied.message());
     int seg_index = rules::FindSegment(*new_rules, id);
     std::string body =
-        SegmentJson(new_rules->segments()[seg_index], *catalog_, (*counts)[seg_index]);
+        SegmentJson(new_rules->segments()[seg_index], *catalog_, pipeline_->MemberCounts()[id]);
     body += ",\"partitions\":" + PartitionsJson(pipeline_) + "}";
     return Json(existed ? 200 : 201, std::move(body));
   }
-  if (!ValidSegmentId(id) && path.rfind("/segments", 0) == 0) {
+  if (!IsValidSegmentId(id) && path.rfind("/segments", 0) == 0) {
     return Error(404, "not_found", "no segment " + id);
   }
   if (path == "/segments/{id}" && method == "DELETE") {
@@ -381,8 +379,8 @@ HttpResponse AdminApi::Handle(const HttpRequest& req) {
     Status s = catalog_->Commit(std::move(change).value());
     if (!s.ok()) return Error(503, "unavailable", s.message());
     LogInfo("Segment deleted", {{"segment", id}});
-    auto counts = pipeline_->ApplyRules(new_rules, kApplyTimeoutMs);
-    if (!counts.ok()) return Error(503, "unavailable", counts.status().message());
+    Status applied = pipeline_->ApplyRules(new_rules, kApplyTimeoutMs);
+    if (!applied.ok()) return Error(503, "unavailable", applied.message());
     std::string body = "{\"deleted\":";
     AppendJsonString(&body, id);
     return Json(200, body + "}");

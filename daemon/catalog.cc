@@ -1,13 +1,13 @@
 #include "daemon/catalog.h"
 
 #include <fcntl.h>
+#include <simdjson.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <simdjson.h>
 #include <sstream>
 
 #include "common/json.h"
@@ -40,6 +40,23 @@ SegmentDef ToDef(const ApiSegment& s) {
 
 }  // namespace
 
+Status RuleFileRefused(const std::string& path, const std::vector<RuleError>& errors) {
+  std::string msg = "rule file " + path + " refused:";
+  for (const auto& e : errors) msg += "\n  " + path + ":" + e.ToString();
+  return Status::InvalidArgument(msg);
+}
+
+Result<rules::RuleSet> LoadRuleSet(const std::string& path, int max_window_days,
+                                   std::vector<RuleError>* warnings) {
+  std::vector<RuleError> errors;
+  auto file = LoadRuleFile(path, &errors);
+  Result<rules::RuleSet> rules =
+      file.ok() ? rules::RuleSet::Compile(*file, {max_window_days}, &errors, warnings)
+                : Result<rules::RuleSet>(file.status());
+  if (rules.ok() || errors.empty()) return rules;
+  return RuleFileRefused(path, errors);
+}
+
 Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& rules_path,
                                                const std::string& data_dir, int max_window_days,
                                                std::vector<RuleError>* warnings) {
@@ -49,11 +66,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& rules_path,
   c->loaded_ms_ = NowMs();
   std::vector<RuleError> errors;
   auto file = LoadRuleFile(rules_path, &errors);
-  if (!file.ok()) {
-    std::string msg = "rule file " + rules_path + " refused:";
-    for (const auto& e : errors) msg += "\n  " + rules_path + ":" + e.ToString();
-    return errors.empty() ? file.status() : Status::InvalidArgument(msg);
-  }
+  if (!file.ok()) return errors.empty() ? file.status() : RuleFileRefused(rules_path, errors);
   c->file_ = std::move(file).value();
   SEGD_RETURN_IF_ERROR(c->Load());
   for (const auto& s : c->segments_) {
@@ -66,8 +79,8 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& rules_path,
   }
   auto rules = c->Compile(c->segments_, &errors, warnings);
   if (!rules.ok()) {
-    std::string msg = "rule file " + rules_path + " with the API segments of " + c->path_ +
-                      " refused:";
+    std::string msg =
+        "rule file " + rules_path + " with the API segments of " + c->path_ + " refused:";
     for (const auto& e : errors) msg += "\n  " + e.ToString();
     return Status::InvalidArgument(msg);
   }
@@ -156,7 +169,8 @@ Result<Catalog::Change> Catalog::PrepareDelete(const std::string& id,
     // The only way a deletion breaks the rule set: another segment reads it.
     std::string msg = "segment " + id + " cannot be deleted while others depend on it:";
     for (const auto& e : compile_errors) msg += " " + e.reason + ";";
-    if (errors != nullptr) errors->insert(errors->end(), compile_errors.begin(), compile_errors.end());
+    if (errors != nullptr)
+      errors->insert(errors->end(), compile_errors.begin(), compile_errors.end());
     return Status::FailedPrecondition(msg);
   }
   change.rules = *rules;
@@ -225,8 +239,8 @@ Status Catalog::Save(const std::vector<ApiSegment>& segments) const {
   std::string tmp = path_ + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0640);
   if (fd < 0) return Status::Internal("cannot write " + tmp);
-  bool ok = ::write(fd, out.data(), out.size()) == static_cast<ssize_t>(out.size()) &&
-            ::fsync(fd) == 0;
+  bool ok =
+      ::write(fd, out.data(), out.size()) == static_cast<ssize_t>(out.size()) && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok || std::rename(tmp.c_str(), path_.c_str()) != 0) {
     return Status::ResourceExhausted("cannot write " + path_ + " (disk full?)");

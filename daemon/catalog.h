@@ -20,6 +20,13 @@
 
 namespace segd {
 
+// "rule file PATH refused:" and every error with its line and column.
+Status RuleFileRefused(const std::string& path, const std::vector<RuleError>& errors);
+
+// Reads and compiles a rule file (no API segments: `segd check`, `inspect`).
+Result<rules::RuleSet> LoadRuleSet(const std::string& path, int max_window_days,
+                                   std::vector<RuleError>* warnings);
+
 struct ApiSegment {
   std::string id;
   std::string name;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/json.h"
+#include "daemon/catalog.h"
 #include "rules/definitions.h"
 #include "rules/engine.h"
 #include "rules/explain.h"
@@ -66,18 +67,6 @@ Result<std::unique_ptr<PartitionStore>> OpenReadOnly(const fs::path& dir) {
   return store;
 }
 
-Result<rules::RuleSet> LoadRules(const std::string& path, int max_window_days) {
-  std::vector<RuleError> errors, warnings;
-  auto file = LoadRuleFile(path, &errors);
-  Result<rules::RuleSet> rules = file.ok() ? rules::RuleSet::Compile(*file, {max_window_days},
-                                                                     &errors, &warnings)
-                                           : Result<rules::RuleSet>(file.status());
-  if (rules.ok() || errors.empty()) return rules;
-  std::string msg = "rule file " + path + " refused:";
-  for (const auto& e : errors) msg += "\n  " + path + ":" + e.ToString();
-  return Status::InvalidArgument(msg);
-}
-
 // One partition opened for reading, with the rule set to read it by.
 struct Partition {
   std::unique_ptr<PartitionStore> store;
@@ -131,7 +120,8 @@ int RunInspectUser(const InspectOptions& options, std::ostream& out, std::ostrea
   std::optional<rules::RuleSet> given;
   std::optional<rules::StaticLists> lists;
   if (!options.rules_path.empty()) {
-    auto r = LoadRules(options.rules_path, options.max_window_days);
+    std::vector<RuleError> warnings;
+    auto r = LoadRuleSet(options.rules_path, options.max_window_days, &warnings);
     if (!r.ok()) {
       err << "segd: " << r.status().message() << "\n";
       return 2;

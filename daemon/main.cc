@@ -32,21 +32,6 @@ void OnSignal(int) {
   if (Pipeline* p = g_pipeline.load()) p->Stop();
 }
 
-// Loads and compiles a rule file; every error and warning names its line
-// and column.
-Result<rules::RuleSet> LoadRules(const std::string& path, int max_window_days,
-                                 std::vector<RuleError>* warnings) {
-  std::vector<RuleError> errors;
-  auto file = LoadRuleFile(path, &errors);
-  Result<rules::RuleSet> rules =
-      file.ok() ? rules::RuleSet::Compile(*file, {max_window_days}, &errors, warnings)
-                : Result<rules::RuleSet>(file.status());
-  if (rules.ok() || errors.empty()) return rules;
-  std::string msg = "rule file " + path + " refused:";
-  for (const auto& e : errors) msg += "\n  " + path + ":" + e.ToString();
-  return Status::InvalidArgument(msg);
-}
-
 int RunCommand(const std::string& config_path, const std::map<std::string, std::string>& flags) {
   auto config = LoadConfig(config_path, flags);
   if (!config.ok()) {
@@ -106,7 +91,7 @@ int RunCommand(const std::string& config_path, const std::map<std::string, std::
 // either way.
 int CheckCommand(const std::string& path, int max_window_days) {
   std::vector<RuleError> warnings;
-  auto rules = LoadRules(path, max_window_days, &warnings);
+  auto rules = LoadRuleSet(path, max_window_days, &warnings);
   for (const auto& w : warnings) std::cerr << path << ":" << w.ToString() << " (warning)\n";
   if (!rules.ok()) {
     std::cerr << rules.status().message() << "\n";

@@ -1,6 +1,7 @@
 #include "daemon/partition.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -43,18 +44,9 @@ Result<std::unique_ptr<Partition>> Partition::Open(const Config& config,
   auto store = PartitionStore::Open(dir, lo);
   if (!store.ok()) return store.status();
   p->store_ = std::move(store).value();
-  rules::EngineOptions eo;
-  // A midnight that flips many users is worked off over several batches
-  // while records keep flowing.
-  eo.max_timers_per_batch = config.batch_max_timers;
-  auto engine = rules::PartitionEngine::Open(rules, p->store_.get(), eo);
-  if (!engine.ok()) return engine.status();
-  p->engine_ = std::move(engine).value();
+  SEGD_RETURN_IF_ERROR(p->SetRules(rules));
   SEGD_RETURN_IF_ERROR(p->Load());
   p->gauges_ = metrics->AddPartition(tp.topic, tp.partition);
-  for (const auto& seg : rules->segments()) {
-    p->member_gauges_.push_back(&metrics->Members(seg.id, tp.topic, tp.partition));
-  }
   p->UpdateGauges(-1);
   return p;
 }
@@ -62,6 +54,8 @@ Result<std::unique_ptr<Partition>> Partition::Open(const Config& config,
 Status Partition::SetRules(const rules::RuleSet* rules) {
   engine_.reset();
   rules::EngineOptions eo;
+  // A midnight that flips many users is worked off over several batches
+  // while records keep flowing.
   eo.max_timers_per_batch = config_->batch_max_timers;
   auto engine = rules::PartitionEngine::Open(rules, store_.get(), eo);
   if (!engine.ok()) return engine.status();
@@ -76,16 +70,15 @@ Status Partition::SetRules(const rules::RuleSet* rules) {
 }
 
 Partition::~Partition() {
-  if (gauges_.lag == nullptr) return;  // never fully opened
-  metrics_->RemovePartition(gauges_);
   for (prometheus::Gauge* g : member_gauges_) metrics_->RemoveMembers(g);
+  if (gauges_.lag != nullptr) metrics_->RemovePartition(gauges_);
 }
 
 void Partition::UpdateGauges(int64_t high_watermark) {
   int64_t position = std::max<int64_t>(next_offset_, 0);
-  gauges_.lag->Set(high_watermark >= 0 ? static_cast<double>(std::max<int64_t>(
-                                             high_watermark - position, 0))
-                                       : 0);
+  gauges_.lag->Set(high_watermark >= 0
+                       ? static_cast<double>(std::max<int64_t>(high_watermark - position, 0))
+                       : 0);
   gauges_.outbox->Set(static_cast<double>(undelivered_.size()));
   gauges_.timers->Set(static_cast<double>(timers_));
   gauges_.timers_due->Set(static_cast<double>(timer_backlog_));
@@ -220,8 +213,8 @@ void Partition::MarkDelivered(int64_t wall_ms) {
   pending_arrivals_.clear();
 }
 
-Status Partition::RunBatch(const std::vector<const InputMessage*>& messages,
-                           RecordDecoder* decoder, int64_t wall_ms, std::vector<Pending>* produced) {
+Status Partition::RunBatch(const std::vector<const InputMessage*>& messages, RecordDecoder* decoder,
+                           int64_t wall_ms, std::vector<Pending>* produced) {
   produced->clear();
   SEGD_RETURN_IF_ERROR(engine_->BeginBatch());
   Status s = Status::Ok();
@@ -233,6 +226,7 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages,
   if (s.ok() && engine_->NeedsMigration()) s = engine_->Migrate(&changes);
   Record record;
   uint64_t ignored = 0;
+  std::array<uint32_t, kRejectReasonCount> rejected{};
   int64_t next = next_offset_;
   bool wall = config_->clock == ClockMode::kWall;
   for (size_t i = 0; s.ok() && i < messages.size(); ++i) {
@@ -242,6 +236,7 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages,
     MessageContext ctx{m.key, key_required_,
                        wall ? wall_ms + config_->max_future_skew_ms : INT64_MAX};
     if (auto why = decoder->Decode(m.value, ctx, &record)) {
+      ++rejected[static_cast<int>(why->reason)];
       produced->push_back({0, DeadLetter(m, *why)});
       continue;
     }
@@ -264,17 +259,17 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages,
   for (size_t i = 0; s.ok() && i < produced->size(); ++i) {
     Pending& p = (*produced)[i];
     p.seq = ++seq;
-    EncodeOutboxEntry(p.message.topic == config_->output_topic ? OutboxKind::kChange
-                                                               : OutboxKind::kDeadLetter,
-                      p.message, &buf);
+    EncodeOutboxEntry(
+        p.message.topic == config_->output_topic ? OutboxKind::kChange : OutboxKind::kDeadLetter,
+        p.message, &buf);
     s = store_->PutOutbox(p.seq, buf);
   }
   if (s.ok() && next >= 0) s = store_->PutMeta(kOffsetKey, std::to_string(next));
   if (s.ok()) s = store_->PutMeta("last_seq", std::to_string(seq));
   uint64_t backlog = 0;
   if (s.ok() && engine_->timer_budget_spent()) {
-    auto due = store_->CountTimersDue(wall ? wall_ms : engine_->now(),
-                                      config_->max_timer_backlog + 1);
+    auto due =
+        store_->CountTimersDue(wall ? wall_ms : engine_->now(), config_->max_timer_backlog + 1);
     if (due.ok()) backlog = *due;
     s = due.status();
   }
@@ -294,15 +289,10 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages,
   // Counted once per batch, after its commit (a retried batch counts once).
   if (fired > 0) metrics_->TimersFired().Increment(static_cast<double>(fired));
   if (ignored > 0) metrics_->IgnoredValues().Increment(static_cast<double>(ignored));
-  std::map<std::string_view, double> rejected;
-  for (const Pending& p : *produced) {
-    if (p.message.topic != config_->output_topic) {
-      for (const auto& [name, value] : p.message.headers) {
-        if (name == "segd.reason") rejected[value] += 1;
-      }
-    }
+  for (int r = 0; r < kRejectReasonCount; ++r) {
+    if (rejected[r] == 0) continue;
+    metrics_->RecordsRejected(ReasonName(static_cast<RejectReason>(r))).Increment(rejected[r]);
   }
-  for (const auto& [reason, n] : rejected) metrics_->RecordsRejected(std::string(reason)).Increment(n);
   std::map<std::pair<std::string_view, ChangeKind>, double> flips;
   for (const ChangeRecord& c : changes) flips[{c.segment, c.change}] += 1;
   for (const auto& [key, n] : flips) {
@@ -311,8 +301,8 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages,
   return Status::Ok();
 }
 
-Status Partition::Process(const std::vector<const InputMessage*>& messages,
-                          RecordDecoder* decoder, int64_t wall_ms) {
+Status Partition::Process(const std::vector<const InputMessage*>& messages, RecordDecoder* decoder,
+                          int64_t wall_ms) {
   std::vector<Pending> produced;
   int64_t first_new = next_offset_;
   while (true) {
@@ -320,8 +310,8 @@ Status Partition::Process(const std::vector<const InputMessage*>& messages,
     if (LmdbEnv::IsMapFull(s)) {
       Status g = store_->Grow();
       if (g.ok()) {
-        LogInfo("LMDB map grown", {{"partition", tp_.partition},
-                                   {"map_bytes", store_->env().map_bytes()}});
+        LogInfo("LMDB map grown",
+                {{"partition", tp_.partition}, {"map_bytes", store_->env().map_bytes()}});
         continue;
       }
       return g;

@@ -110,9 +110,9 @@ void Pipeline::OnAssigned(const std::vector<TopicPartition>& parts,
     if (p.ok() && committed.ok()) from = (*p)->Reconcile((*committed)[i]);
     if (p.ok() && !committed.ok()) from = committed.status();
     if (!from.ok()) {
-      LogError("Cannot take partition", {{"topic", tp.topic},
-                                         {"partition", tp.partition},
-                                         {"error", from.status().ToString()}});
+      LogError(
+          "Cannot take partition",
+          {{"topic", tp.topic}, {"partition", tp.partition}, {"error", from.status().ToString()}});
       assign_error_ = from.status();
       continue;
     }
@@ -129,7 +129,8 @@ void Pipeline::OnRevoked(const std::vector<TopicPartition>& parts) {
   std::vector<Partition*> pending;
   for (const auto& tp : parts) {
     auto it = partitions_.find(tp);
-    if (it != partitions_.end() && it->second->HasWorkToDeliver()) pending.push_back(it->second.get());
+    if (it != partitions_.end() && it->second->HasWorkToDeliver())
+      pending.push_back(it->second.get());
   }
   if (!pending.empty()) {
     deliver_at_ms_ = 0;
@@ -171,8 +172,7 @@ void Pipeline::UpdateMemberCounts() {
   member_counts_ = std::move(counts);
 }
 
-Result<std::vector<uint64_t>> Pipeline::ApplyRules(std::shared_ptr<const rules::RuleSet> rules,
-                                                   int timeout_ms) {
+Status Pipeline::ApplyRules(std::shared_ptr<const rules::RuleSet> rules, int timeout_ms) {
   auto cmd = std::make_shared<RulesCommand>();
   cmd->rules = std::move(rules);
   std::unique_lock lock(command_mu_);
@@ -212,11 +212,8 @@ Status Pipeline::ApplyPendingRules() {
   }
   if (s.ok()) s = Deliver();
   UpdateMemberCounts();
-  std::vector<uint64_t> counts;
-  auto all = MemberCounts();
-  for (const auto& seg : rules_->segments()) counts.push_back(all[seg.id]);
   std::lock_guard lock(command_mu_);
-  cmd->result = s.ok() ? Result<std::vector<uint64_t>>(counts) : Result<std::vector<uint64_t>>(s);
+  cmd->result = s;
   cmd->done = true;
   command_ = nullptr;
   command_cv_.notify_all();

@@ -52,11 +52,10 @@ class Pipeline : public RebalanceListener {
   // Makes `rules` the rule set of every partition (a run-time segment
   // change, SEMANTICS.md §5): each partition carries its state over and
   // evaluates the new and changed segments in a batch of its own, then the
-  // output is delivered. Returns the members per segment of `rules` over
-  // this instance's partitions. Thread-safe; waits up to `timeout_ms` for
-  // the pipeline thread (Unavailable when it does not get there).
-  Result<std::vector<uint64_t>> ApplyRules(std::shared_ptr<const rules::RuleSet> rules,
-                                           int timeout_ms);
+  // output is delivered; MemberCounts() then has the new counts.
+  // Thread-safe; waits up to `timeout_ms` for the pipeline thread
+  // (Unavailable when it does not get there).
+  Status ApplyRules(std::shared_ptr<const rules::RuleSet> rules, int timeout_ms);
 
   // Calls fn(tp, store) for each assigned partition's store, in (topic,
   // partition) order, while no partition can be closed. For the admin
@@ -98,7 +97,7 @@ class Pipeline : public RebalanceListener {
   struct RulesCommand {
     std::shared_ptr<const rules::RuleSet> rules;
     bool done = false;
-    Result<std::vector<uint64_t>> result = Status::Unavailable("not applied");
+    Status result = Status::Unavailable("not applied");
   };
 
   const Config& config_;

@@ -216,8 +216,8 @@ def main():
         agree = True
         for u in [some_member, some_other]:
             s, body = jcall(admin, "GET", f"/users/{u}/explain/gifters")
-            text = json.dumps(body)
-            agree = agree and s == 200 and (('"verdict": true' in text) == (u in expected))
+            agree = (agree and s == 200 and body.get("verdict") == (u in expected)
+                     and body.get("member") == (u in expected) and body.get("user_id") == u)
         check("explanations agree with the membership", agree)
 
         # In-segment dependents block deletion.

@@ -34,7 +34,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                   .Register(r);
   transactions_ = &BuildCounter()
                        .Name("segd_kafka_transactions_total")
-                       .Help("Kafka transactions, by result (committed, aborted, retried)")
+                       .Help("Kafka transactions, by result (committed, aborted, fatal)")
                        .Register(r);
   batch_records_ =
       &BuildHistogram()

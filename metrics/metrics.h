@@ -41,7 +41,7 @@ class Metrics {
   prometheus::Gauge& Members(const std::string& segment, const std::string& topic, int partition);
   // Removes a segment's member gauges (the segment was deleted).
   void RemoveMembers(prometheus::Gauge* gauge);
-  // Kafka transactions by result: committed, aborted, retried.
+  // Kafka transactions by result: committed, aborted, fatal.
   prometheus::Counter& Transactions(const std::string& result);
   // Records per batch.
   prometheus::Histogram& BatchRecords() { return *batch_records_; }

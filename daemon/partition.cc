@@ -201,14 +201,16 @@ void Partition::MarkDelivered(int64_t wall_ms) {
   delivered_seq_ = last_seq_;
   undelivered_.clear();
   committed_offset_ = next_offset_;
+  // Tallied here and added once: no histogram lock per record.
+  HistogramTally end_to_end(Metrics::LatencyBuckets()), processing(Metrics::LatencyBuckets());
   for (int64_t ts : pending_kafka_ts_) {
-    metrics_->EndToEndSeconds().Observe(static_cast<double>(std::max<int64_t>(wall_ms - ts, 0)) /
-                                        1000.0);
+    end_to_end.Observe(static_cast<double>(std::max<int64_t>(wall_ms - ts, 0)) / 1000.0);
   }
   for (auto [arrival, n] : pending_arrivals_) {
-    double seconds = static_cast<double>(std::max<int64_t>(wall_ms - arrival, 0)) / 1000.0;
-    for (uint32_t i = 0; i < n; ++i) metrics_->ProcessingSeconds().Observe(seconds);
+    processing.Observe(static_cast<double>(std::max<int64_t>(wall_ms - arrival, 0)) / 1000.0, n);
   }
+  end_to_end.FlushTo(metrics_->EndToEndSeconds());
+  processing.FlushTo(metrics_->ProcessingSeconds());
   pending_kafka_ts_.clear();
   pending_arrivals_.clear();
 }

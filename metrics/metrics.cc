@@ -2,11 +2,37 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
+
 namespace segd {
 
 using prometheus::BuildCounter;
 using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
+
+HistogramTally::HistogramTally(const prometheus::Histogram::BucketBoundaries& bounds)
+    : bounds_(&bounds), counts_(bounds.size() + 1, 0) {}
+
+void HistogramTally::Observe(double value, uint64_t times) {
+  size_t bucket = std::lower_bound(bounds_->begin(), bounds_->end(), value) - bounds_->begin();
+  counts_[bucket] += static_cast<double>(times);
+  sum_ += value * static_cast<double>(times);
+}
+
+void HistogramTally::FlushTo(prometheus::Histogram& h) {
+  double n = 0;
+  for (double c : counts_) n += c;
+  if (n == 0) return;
+  h.ObserveMultiple(counts_, sum_);
+  std::fill(counts_.begin(), counts_.end(), 0);
+  sum_ = 0;
+}
+
+const prometheus::Histogram::BucketBoundaries& Metrics::LatencyBuckets() {
+  static const prometheus::Histogram::BucketBoundaries buckets{
+      0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+  return buckets;
+}
 
 Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   auto& r = *registry_;
@@ -48,9 +74,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                         .Register(r)
                         .Add({}, prometheus::Histogram::BucketBoundaries{
                                      0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10});
-  const prometheus::Histogram::BucketBoundaries latency{0.001, 0.0025, 0.005, 0.01, 0.02, 0.05,
-                                                      0.1,   0.25,   0.5,   1,    2.5,  5,
-                                                      10,    30,     60};
+  const auto& latency = LatencyBuckets();
   processing_seconds_ =
       &BuildHistogram()
            .Name("segd_processing_latency_seconds")

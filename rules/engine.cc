@@ -129,9 +129,24 @@ Result<PartitionEngine::Loaded*> PartitionEngine::LoadUser(uint32_t id, std::str
 void PartitionEngine::Evaluate(uint32_t id, Loaded* u, const std::vector<int>& segs, int64_t at,
                                ChangeCause cause, std::vector<ChangeRecord>* out,
                                bool definition) {
+  // Only the memberships the evaluation reads are looked up: those of
+  // `segs` and of the segments they read through in_segment.
   size_t n = rules_->segments().size();
   member_bits_.resize(n);
-  for (size_t s = 0; s < n; ++s) member_bits_[s] = members_.Contains(static_cast<int>(s), id);
+  member_stamps_.resize(n);
+  if (++stamp_ == 0) {
+    std::fill(member_stamps_.begin(), member_stamps_.end(), 0);
+    stamp_ = 1;
+  }
+  auto need = [&](int s) {
+    if (member_stamps_[s] == stamp_) return;
+    member_stamps_[s] = stamp_;
+    member_bits_[s] = members_.Contains(s, id);
+  };
+  for (int s : segs) {
+    for (int d : rules_->segments()[s].depends_on) need(d);
+    need(s);
+  }
   EvalInput in{&u->rec.state, u->user_id, at, &lists_, &member_bits_};
   for (int s : segs) {
     bool member = evaluator_.Segment(s, in);

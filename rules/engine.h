@@ -140,6 +140,7 @@ class PartitionEngine {
   std::vector<uint8_t> member_bits_;
   std::vector<uint32_t> member_stamps_;
   uint32_t stamp_ = 0;
+  std::vector<int> due_;  // scratch for Fire
   std::string buf_;
 };
 

@@ -276,6 +276,9 @@ Status PartitionEngine::Migrate(std::vector<ChangeRecord>* out) {
     u.user_id = user_id;
     if (stored->has_value()) SEGD_RETURN_IF_ERROR(DecodeUserRecord((*stored)->record, &u.rec));
     Remap(old_layout_, &u.rec.state);
+    // The schedule is by old segment index: unknown until rescheduled.
+    u.rec.scheduled = false;
+    u.rec.next.clear();
     // Change counts carry over within a generation; a new generation
     // counts from 1 again.
     std::vector<std::pair<uint32_t, uint32_t>> changes;

@@ -129,9 +129,24 @@ Result<PartitionEngine::Loaded*> PartitionEngine::LoadUser(uint32_t id, std::str
 void PartitionEngine::Evaluate(uint32_t id, Loaded* u, const std::vector<int>& segs, int64_t at,
                                ChangeCause cause, std::vector<ChangeRecord>* out,
                                bool definition) {
+  // Only the memberships the evaluation reads are looked up: those of
+  // `segs` and of the segments they read through in_segment.
   size_t n = rules_->segments().size();
   member_bits_.resize(n);
-  for (size_t s = 0; s < n; ++s) member_bits_[s] = members_.Contains(static_cast<int>(s), id);
+  member_stamps_.resize(n);
+  if (++stamp_ == 0) {
+    std::fill(member_stamps_.begin(), member_stamps_.end(), 0);
+    stamp_ = 1;
+  }
+  auto need = [&](int s) {
+    if (member_stamps_[s] == stamp_) return;
+    member_stamps_[s] = stamp_;
+    member_bits_[s] = members_.Contains(s, id);
+  };
+  for (int s : segs) {
+    for (int d : rules_->segments()[s].depends_on) need(d);
+    need(s);
+  }
   EvalInput in{&u->rec.state, u->user_id, at, &lists_, &member_bits_};
   for (int s : segs) {
     bool member = evaluator_.Segment(s, in);
@@ -152,32 +167,61 @@ void PartitionEngine::Evaluate(uint32_t id, Loaded* u, const std::vector<int>& s
   u->dirty = true;
 }
 
-// Sets the user's timer to the earliest next change of `segs` (all
-// time-dependent segments when null) after `from`. With a subset, the old
-// timer is kept if still ahead: at worst it wakes the user for nothing.
+// Recomputes the scheduled next change after `from` of each time-dependent
+// segment of `segs` (of all of them when null, or when the user's schedule
+// is unknown) and sets the user's timer to the earliest in the schedule.
+// The other segments keep theirs: neither the record nor the instant that
+// led here can move them.
 Status PartitionEngine::Reschedule(uint32_t id, Loaded* u, const std::vector<int>* segs,
                                    int64_t from) {
-  int64_t next = kNever;
-  auto consider = [&next](int64_t t) {
-    if (t != kNever && (next == kNever || t < next)) next = t;
-  };
-  EvalInput in{&u->rec.state, u->user_id, from, &lists_, nullptr};
-  for (int s : segs ? *segs : time_segments_) {
-    if (rules_->segments()[s].time_dependent) consider(evaluator_.NextChange(s, in));
+  UserRecord& rec = u->rec;
+  if (!rec.scheduled) {
+    segs = nullptr;
+    rec.scheduled = true;
   }
-  if (segs != nullptr && u->rec.timer > from) consider(u->rec.timer);
-  if (next == u->rec.timer) return Status::Ok();
-  if (u->rec.timer != kNever) SEGD_RETURN_IF_ERROR(store_->RemoveTimer(u->rec.timer, id));
+  if (segs == nullptr) rec.next.clear();
+  EvalInput in{&rec.state, u->user_id, from, &lists_, nullptr};
+  for (int s : segs ? *segs : time_segments_) {
+    if (!rules_->segments()[s].time_dependent) continue;
+    int64_t t = evaluator_.NextChange(s, in);
+    auto seg = static_cast<uint32_t>(s);
+    auto it = std::lower_bound(rec.next.begin(), rec.next.end(), std::make_pair(seg, INT64_MIN));
+    bool found = it != rec.next.end() && it->first == seg;
+    if (t == kNever) {
+      if (found) rec.next.erase(it);
+    } else if (found) {
+      it->second = t;
+    } else {
+      rec.next.insert(it, {seg, t});
+    }
+  }
+  int64_t next = kNever;
+  for (const auto& [seg, t] : rec.next) {
+    if (next == kNever || t < next) next = t;
+  }
+  if (next == rec.timer) return Status::Ok();
+  if (rec.timer != kNever) SEGD_RETURN_IF_ERROR(store_->RemoveTimer(rec.timer, id));
   if (next != kNever) SEGD_RETURN_IF_ERROR(store_->AddTimer(next, id, u->user_id));
-  u->rec.timer = next;
+  rec.timer = next;
   u->dirty = true;
   return Status::Ok();
 }
 
+// Only the segments due at `at` can change there; the others' scheduled
+// instants are later. A user whose schedule is unknown has every
+// time-dependent segment evaluated.
 Status PartitionEngine::Fire(uint32_t id, Loaded* u, int64_t at, std::vector<ChangeRecord>* out) {
   ++timers_fired_;
-  Evaluate(id, u, time_segments_, at, ChangeCause::kTime, out);
-  return Reschedule(id, u, nullptr, at);
+  if (!u->rec.scheduled) {
+    Evaluate(id, u, time_segments_, at, ChangeCause::kTime, out);
+    return Reschedule(id, u, nullptr, at);
+  }
+  due_.clear();
+  for (const auto& [seg, t] : u->rec.next) {
+    if (t <= at) due_.push_back(static_cast<int>(seg));
+  }
+  Evaluate(id, u, due_, at, ChangeCause::kTime, out);
+  return Reschedule(id, u, &due_, at);
 }
 
 Status PartitionEngine::FirePending(uint32_t id, Loaded* u, std::vector<ChangeRecord>* out) {

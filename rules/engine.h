@@ -135,7 +135,12 @@ class PartitionEngine {
   size_t timers_fired_ = 0;
   std::unordered_map<uint32_t, Loaded> cache_;
   std::unordered_map<std::string, uint32_t> ids_;  // user id → dense id, this batch
-  std::vector<uint8_t> member_bits_;  // scratch for Evaluate
+  // Scratch for Evaluate: a segment's membership bit is valid when its
+  // stamp equals stamp_.
+  std::vector<uint8_t> member_bits_;
+  std::vector<uint32_t> member_stamps_;
+  uint32_t stamp_ = 0;
+  std::vector<int> due_;  // scratch for Fire
   std::string buf_;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <span>
 
 #include "rules/features.h"
 
@@ -53,11 +54,15 @@ bool Evaluator::InWindow(const Window& w, int64_t ts, int64_t t) {
 }
 
 Val Evaluator::Aggregate(const Value& v, const EvalInput& in) {
-  const FeatureState& fs = in.state->features[v.ref];
   int k = v.agg == AggKind::kSum ? rules_->features()[v.ref].SumIndex(v.prop) : -1;
-  UnitRange r = Range(v.window, in.now);
+  return AggregateOf(v.agg, v.window, v.ref, k, in);
+}
+
+Val Evaluator::AggregateOf(AggKind agg, const Window& w, int ref, int k, const EvalInput& in) {
+  const FeatureState& fs = in.state->features[ref];
+  UnitRange r = Range(w, in.now);
   if (r.all) {
-    switch (v.agg) {
+    switch (agg) {
       case AggKind::kCount: return Val::Number(static_cast<double>(fs.count));
       case AggKind::kActiveDays: return Val::Number(static_cast<double>(fs.active_days.size()));
       case AggKind::kSum: return Val::Exact(fs.sums[k]);
@@ -71,7 +76,7 @@ Val Evaluator::Aggregate(const Value& v, const EvalInput& in) {
     ++units;
     if (k >= 0) sum = SaturatingAdd(sum, series.sum(i, k));
   }
-  switch (v.agg) {
+  switch (agg) {
     case AggKind::kCount: return Val::Number(static_cast<double>(count));
     case AggKind::kActiveDays: return Val::Number(static_cast<double>(units));
     case AggKind::kSum: return Val::Exact(sum);
@@ -150,14 +155,8 @@ bool Evaluator::Evaluate(const Expr& e, const EvalInput& in) {
       }
       return false;
     }
-    case Expr::Kind::kDid: {
-      Value count;
-      count.kind = Value::Kind::kAggregate;
-      count.agg = AggKind::kCount;
-      count.window = e.window;
-      count.ref = e.ref;
-      return Aggregate(count, in).num >= 1;
-    }
+    case Expr::Kind::kDid:
+      return AggregateOf(AggKind::kCount, e.window, e.ref, -1, in).num >= 1;
     case Expr::Kind::kInSegment:
       if (in.members != nullptr && static_cast<size_t>(e.ref) < in.members->size()) {
         return (*in.members)[e.ref] != 0;
@@ -186,7 +185,7 @@ void Evaluator::SeriesCandidates(const BucketSeries& series, int sum_index, cons
   }
 }
 
-void Evaluator::ValueCandidates(const Value& v, const std::vector<double>* thresholds,
+void Evaluator::ValueCandidates(const Value& v, const std::span<const double>* thresholds,
                                 const EvalInput& in, Candidates* out) {
   switch (v.kind) {
     case Value::Kind::kLiteral: return;
@@ -252,66 +251,77 @@ void Evaluator::DroppedCandidates(const Expr& e, const EvalInput& in, Candidates
   }
 }
 
-// Instants after in.now at which `agg OP literal` (or `literal OP agg` when
+// Instants after in.now at which `agg OP lit` (or `lit OP agg` when
 // agg_on_right) flips, for an aggregate over a rolling window: the value is
 // walked through every bucket entering or leaving the window, so only the
 // instants where the comparison's truth changes are candidates — usually
-// none or one, where every bucket boundary would be dozens.
-void Evaluator::ComparisonFlips(const Value& agg, CmpOp op, const Value& literal,
-                                bool agg_on_right, const EvalInput& in, Candidates* out) {
+// none or one, where every bucket boundary would be dozens. Buckets ascend,
+// so the instants they enter and those they leave are two ascending
+// sequences, merged here; a bucket always enters before it leaves.
+void Evaluator::ComparisonFlips(AggKind agg, const Window& w, int ref, int k, CmpOp op,
+                                const Val& lit, bool agg_on_right, const EvalInput& in,
+                                Candidates* out) {
   Span s;
-  if (!Relative(agg.window, &s)) return;
-  const FeatureState& fs = in.state->features[agg.ref];
+  if (!Relative(w, &s)) return;
+  const FeatureState& fs = in.state->features[ref];
   const BucketSeries& series = s.hours ? fs.hours : fs.days;
   if (series.empty()) return;
-  int k = agg.agg == AggKind::kSum ? rules_->features()[agg.ref].SumIndex(agg.prop) : -1;
   int64_t cur = s.hours ? cal_.HourOf(in.now) : cal_.DayOf(in.now);
   auto delta_of = [&](size_t i) -> int64_t {
-    switch (agg.agg) {
+    switch (agg) {
       case AggKind::kCount: return series.count(i);
       case AggKind::kActiveDays: return 1;
       case AggKind::kSum: return series.sum(i, k);
     }
     return 0;
   };
-  int64_t value = 0;
-  std::vector<std::pair<int64_t, int64_t>>& steps = steps_scratch_;  // (unit, delta)
-  steps.clear();
-  for (size_t i = series.LowerBound(cur - s.back); i < series.size(); ++i) {
-    int64_t d = delta_of(i);
-    if (d == 0) continue;
-    int64_t enter = series.unit(i) + s.front, leave = series.unit(i) + s.back + 1;
-    if (enter <= cur) {
-      value = SaturatingAdd(value, d);
-    } else {
-      steps.emplace_back(enter, d);
-    }
-    steps.emplace_back(leave, -d);
-  }
-  std::sort(steps.begin(), steps.end());
-  Val lit = Val::FromLiteral(literal.literal);
   auto truth = [&](int64_t v) {
-    Val val = agg.agg == AggKind::kSum ? Val::Exact(v) : Val::Number(static_cast<double>(v));
+    Val val = agg == AggKind::kSum ? Val::Exact(v) : Val::Number(static_cast<double>(v));
     return agg_on_right ? Compare(lit, op, val) : Compare(val, op, lit);
   };
+  const size_t n = series.size();
+  const size_t first = series.LowerBound(cur - s.back);
+  size_t enter = first;  // the next bucket to enter the window
+  int64_t value = 0;
+  for (; enter < n && series.unit(enter) + s.front <= cur; ++enter) {
+    value = SaturatingAdd(value, delta_of(enter));
+  }
   bool now_truth = truth(value);
-  for (size_t i = 0; i < steps.size();) {
-    int64_t unit = steps[i].first;
-    for (; i < steps.size() && steps[i].first == unit; ++i) value = SaturatingAdd(value, steps[i].second);
-    if (truth(value) != now_truth) {
+  for (size_t leave = first; leave < n;) {
+    int64_t unit = series.unit(leave) + s.back + 1;
+    if (enter < n) unit = std::min(unit, series.unit(enter) + s.front);
+    int64_t before = value;
+    for (; enter < n && series.unit(enter) + s.front == unit; ++enter) {
+      value = SaturatingAdd(value, delta_of(enter));
+    }
+    for (; leave < n && series.unit(leave) + s.back + 1 == unit; ++leave) {
+      value = SaturatingAdd(value, -delta_of(leave));
+    }
+    if (value != before && truth(value) != now_truth) {
       now_truth = !now_truth;
       out->instants.push_back(UnitStart(s.hours, unit));
     }
   }
 }
 
-// A number literal on the other side of a comparison, as the thresholds a
-// days_since can cross; nullptr when the other side is not one.
-static bool NumberLiteral(const Value& v, std::vector<double>* out) {
-  if (v.kind != Value::Kind::kLiteral || !std::holds_alternative<double>(v.literal)) return false;
-  out->push_back(std::get<double>(v.literal));
-  return true;
+void Evaluator::ComparisonFlips(const Value& agg, CmpOp op, const Value& literal,
+                                bool agg_on_right, const EvalInput& in, Candidates* out) {
+  int k = agg.agg == AggKind::kSum ? rules_->features()[agg.ref].SumIndex(agg.prop) : -1;
+  ComparisonFlips(agg.agg, agg.window, agg.ref, k, op, Val::FromLiteral(literal.literal),
+                  agg_on_right, in, out);
 }
+
+namespace {
+
+// A number literal, as a threshold a days_since can cross (empty span when
+// `v` is not one).
+std::span<const double> NumberLiteral(const Value& v) {
+  if (v.kind != Value::Kind::kLiteral) return {};
+  const double* d = std::get_if<double>(&v.literal);
+  return d == nullptr ? std::span<const double>() : std::span<const double>(d, 1);
+}
+
+}  // namespace
 
 void Evaluator::CollectCandidates(const Expr& e, const EvalInput& in, Candidates* out) {
   switch (e.kind) {
@@ -329,30 +339,25 @@ void Evaluator::CollectCandidates(const Expr& e, const EvalInput& in, Candidates
       if (e.rhs.kind == Value::Kind::kAggregate && e.lhs.kind == Value::Kind::kLiteral) {
         return ComparisonFlips(e.rhs, e.op, e.lhs, true, in, out);
       }
-      std::vector<double> lhs_literal, rhs_literal;
-      bool l = NumberLiteral(e.lhs, &lhs_literal), r = NumberLiteral(e.rhs, &rhs_literal);
-      ValueCandidates(e.lhs, r ? &rhs_literal : nullptr, in, out);
-      ValueCandidates(e.rhs, l ? &lhs_literal : nullptr, in, out);
+      std::span<const double> l = NumberLiteral(e.lhs), r = NumberLiteral(e.rhs);
+      ValueCandidates(e.lhs, r.empty() ? nullptr : &r, in, out);
+      ValueCandidates(e.rhs, l.empty() ? nullptr : &l, in, out);
       return;
     }
     case Expr::Kind::kIn: {
       // Only number literals can equal a number: the others never match.
-      std::vector<double> numbers;
+      std::vector<double>& numbers = numbers_scratch_;
+      numbers.clear();
       for (const Literal& lit : e.in_values) {
         if (const double* d = std::get_if<double>(&lit)) numbers.push_back(*d);
       }
-      ValueCandidates(e.lhs, &numbers, in, out);
+      std::span<const double> thresholds(numbers);
+      ValueCandidates(e.lhs, &thresholds, in, out);
       return;
     }
-    case Expr::Kind::kDid: {  // count(S, W) >= 1
-      Value count, one;
-      count.kind = Value::Kind::kAggregate;
-      count.agg = AggKind::kCount;
-      count.window = e.window;
-      count.ref = e.ref;
-      one.literal = 1.0;
-      return ComparisonFlips(count, CmpOp::kGe, one, false, in, out);
-    }
+    case Expr::Kind::kDid:  // count(S, W) >= 1
+      return ComparisonFlips(AggKind::kCount, e.window, e.ref, -1, CmpOp::kGe, Val::Number(1),
+                             false, in, out);
     case Expr::Kind::kInSegment: CollectCandidates(*rules_->segments()[e.ref].rule, in, out); return;
     case Expr::Kind::kInList: return;
     case Expr::Kind::kDropped: DroppedCandidates(e, in, out); return;

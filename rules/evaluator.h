@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -82,19 +83,23 @@ class Evaluator {
 
   // `thresholds`: the numbers `v` is compared with, or nullptr when it is
   // compared with something else.
-  void ValueCandidates(const Value& v, const std::vector<double>* thresholds,
+  void ValueCandidates(const Value& v, const std::span<const double>* thresholds,
                        const EvalInput& in, Candidates* out);
   void SeriesCandidates(const BucketSeries& series, int sum_index, const Window& w,
                         const EvalInput& in, Candidates* out);
   void DroppedCandidates(const Expr& e, const EvalInput& in, Candidates* out);
   void ComparisonFlips(const Value& agg, CmpOp op, const Value& literal, bool agg_on_right,
                        const EvalInput& in, Candidates* out);
+  void ComparisonFlips(AggKind agg, const Window& w, int ref, int k, CmpOp op, const Val& lit,
+                       bool agg_on_right, const EvalInput& in, Candidates* out);
+  // Aggregate of feature `ref` over `w` at in.now; k: the sum's index (kSum).
+  Val AggregateOf(AggKind agg, const Window& w, int ref, int k, const EvalInput& in);
   int64_t UnitStart(bool hours, int64_t unit);
 
   const RuleSet* rules_;
   Calendar cal_;
   Candidates scratch_;  // reused by NextChange to spare an allocation per call
-  std::vector<std::pair<int64_t, int64_t>> steps_scratch_;
+  std::vector<double> numbers_scratch_;  // CollectCandidates, kIn
 };
 
 }  // namespace segd::rules

@@ -7,6 +7,12 @@
 
 namespace segd {
 
+namespace {
+
+constexpr uint64_t kMsPerHourForSchedule = 3'600'000;
+
+}  // namespace
+
 uint32_t UserRecord::Changes(uint32_t seg) const {
   auto it = std::lower_bound(changes.begin(), changes.end(), std::make_pair(seg, 0u));
   return it != changes.end() && it->first == seg ? it->second : 0;
@@ -29,6 +35,22 @@ void EncodeUserRecord(const UserRecord& r, std::string* out) {
     PutVarint(out, n);
     prev = seg;
   }
+  // The schedule: a marker byte (the state's format byte is never 0), the
+  // entries' count, then per entry the gap to the previous segment index
+  // and the instant's distance from the timer, in hours when it is a whole
+  // number of them (the usual case: unit starts).
+  if (r.scheduled) {
+    out->push_back('\0');
+    PutVarint(out, r.next.size());
+  }
+  uint64_t next_seg = 0;
+  for (const auto& [seg, at] : r.scheduled ? r.next : decltype(r.next){}) {
+    PutVarint(out, seg - next_seg);
+    next_seg = uint64_t{seg} + 1;
+    uint64_t d = static_cast<uint64_t>(at) - static_cast<uint64_t>(r.timer);
+    PutVarint(out, d % kMsPerHourForSchedule == 0 ? (d / kMsPerHourForSchedule) << 1
+                                                  : (d << 1) | 1);
+  }
   std::string state;
   EncodeUserState(r.state, &state);
   out->append(state);
@@ -50,6 +72,32 @@ Status DecodeUserRecord(std::string_view bytes, UserRecord* out) {
     }
     seg += delta;
     out->changes.emplace_back(static_cast<uint32_t>(seg), static_cast<uint32_t>(n));
+  }
+  out->scheduled = !bytes.empty() && bytes[0] == '\0';
+  if (out->scheduled) {
+    bytes.remove_prefix(1);
+    uint64_t n;
+    if (!GetVarint(&bytes, &n) || n > bytes.size() || (n > 0 && out->timer == kNever)) {
+      return Status::InvalidArgument("corrupt user record schedule");
+    }
+    uint64_t next_seg = 0;
+    for (uint64_t i = 0; i < n; ++i) {
+      uint64_t gap, d;
+      if (!GetVarint(&bytes, &gap) || !GetVarint(&bytes, &d) || gap > UINT32_MAX ||
+          next_seg + gap > UINT32_MAX ||
+          ((d & 1) == 0 && (d >> 1) > static_cast<uint64_t>(INT64_MAX) / kMsPerHourForSchedule)) {
+        return Status::InvalidArgument("corrupt user record schedule");
+      }
+      uint64_t seg = next_seg + gap;
+      uint64_t dist = (d & 1) ? d >> 1 : (d >> 1) * kMsPerHourForSchedule;
+      // timer + dist must stay an int64 (the subtraction wraps to the exact
+      // room left above the timer).
+      if (dist > static_cast<uint64_t>(INT64_MAX) - static_cast<uint64_t>(out->timer)) {
+        return Status::InvalidArgument("corrupt user record schedule");
+      }
+      out->next.emplace_back(static_cast<uint32_t>(seg), out->timer + static_cast<int64_t>(dist));
+      next_seg = seg + 1;
+    }
   }
   return DecodeUserState(bytes, &out->state);
 }

@@ -19,6 +19,12 @@ struct UserRecord {
   int64_t timer = kNever;  // the due instant in the timers database, or kNever
   // (segment index, changes so far), ascending by segment; absent = 0.
   std::vector<std::pair<uint32_t, uint32_t>> changes;
+  // The schedule: (segment index, the next instant at which that segment
+  // may change with no new record), ascending by segment, for each segment
+  // that has one; `timer` is the earliest. When !scheduled (a record
+  // written before schedules were kept) it is unknown and empty.
+  bool scheduled = true;
+  std::vector<std::pair<uint32_t, int64_t>> next;
 
   uint32_t Changes(uint32_t seg) const;
   // Counts one more change in `seg`; returns the new count.
@@ -29,7 +35,9 @@ struct UserRecord {
 
 // Layout (docs/state-format.md): varint timer (0 = none, else zigzag(due)
 // + 1), varint count of change entries, (segment delta, n) varint pairs,
-// then the UserState encoding.
+// the schedule when known (a 0x00 byte, then its entries; absent in
+// records written before schedules were kept), then the UserState encoding.
+// REQUIRES (Encode): every instant of `next` >= timer.
 void EncodeUserRecord(const UserRecord& r, std::string* out);
 Status DecodeUserRecord(std::string_view bytes, UserRecord* out);
 

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <ctime>
 #include <optional>
 
@@ -12,6 +13,7 @@
 #include "rules/explain.h"
 #include "rules/partition_view.h"
 #include "rules/user_report.h"
+#include "stream/record_decoder.h"
 
 namespace segd {
 
@@ -36,6 +38,8 @@ const std::vector<AdminApi::Route> kRoutes = {
     {"GET", "/segments/{id}/members/{user}"},
     {"GET", "/users/{user}"},
     {"GET", "/users/{user}/explain/{segment}"},
+    {"GET", "/lists"},
+    {"PUT", "/lists/{name}"},
 };
 
 HttpResponse Json(int status, std::string body) {
@@ -205,6 +209,72 @@ std::optional<std::string> ParseSegmentBody(const std::string& body, ApiSegment*
   return std::nullopt;
 }
 
+bool IsValidListName(std::string_view name) {
+  if (name.empty() || name.size() > 128) return false;
+  for (char c : name) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// The body of PUT /lists/{name}: user ids one per line (text/plain; blank
+// lines skipped) or {"users": [str, ...]} (application/json).
+std::optional<std::string> ParseListBody(const HttpRequest& req, std::vector<std::string>* users) {
+  std::string_view type = req.content_type;
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  auto check = [&](std::string_view id) -> std::optional<std::string> {
+    if (id.size() > DecoderOptions::kMaxUserIdBytes) {
+      return fmt::format("user id {} is over {} bytes", users->size() + 1,
+                         DecoderOptions::kMaxUserIdBytes);
+    }
+    return std::nullopt;
+  };
+  if (type == "application/json") {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    if (parser.parse(req.body).get(doc) != simdjson::SUCCESS) return "the body is not valid JSON";
+    simdjson::dom::object obj;
+    if (doc.get(obj) != simdjson::SUCCESS) return "the body must be a JSON object";
+    bool has_users = false;
+    for (auto field : obj) {
+      if (field.key != "users") {
+        return "unknown field \"" + std::string(field.key) + "\" (expected users)";
+      }
+      simdjson::dom::array arr;
+      if (field.value.get(arr) != simdjson::SUCCESS) return "\"users\" must be an array";
+      for (simdjson::dom::element e : arr) {
+        std::string_view id;
+        if (e.get(id) != simdjson::SUCCESS || id.empty()) {
+          return "\"users\" must hold non-empty strings";
+        }
+        if (auto why = check(id)) return why;
+        users->emplace_back(id);
+      }
+      has_users = true;
+    }
+    if (!has_users) return "\"users\" is required";
+    return std::nullopt;
+  }
+  if (type != "text/plain" && !type.empty()) {
+    return "the body is text/plain (one user id per line) or application/json";
+  }
+  if (!simdjson::validate_utf8(req.body.data(), req.body.size())) return "the body is not UTF-8";
+  std::string_view rest = req.body;
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? "" : rest.substr(nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) continue;
+    if (auto why = check(line)) return why;
+    users->emplace_back(line);
+  }
+  return std::nullopt;
+}
+
 // The members cursor: "<topic>\t<partition>\t<last user id>", hex-encoded.
 std::string EncodeCursor(const TopicPartition& tp, std::string_view user) {
   std::string raw = tp.topic + "\t" + std::to_string(tp.partition) + "\t" + std::string(user);
@@ -323,6 +393,53 @@ HttpResponse AdminApi::Handle(const HttpRequest& req) {
     }
     body += "],\"partitions\":" + PartitionsJson(pipeline_) + "}";
     return Json(200, std::move(body));
+  }
+
+  if (path == "/lists") {
+    std::string body = "{\"lists\":[";
+    bool first = true;
+    auto add = [&](const std::string& name, const char* source, int64_t updated) {
+      int l = rules->ListIndex(name);
+      if (!first) body += ",";
+      first = false;
+      body += "{\"name\":";
+      AppendJsonString(&body, name);
+      body += fmt::format(",\"users\":{},\"source\":\"{}\",\"updated\":\"{}\"}}",
+                          l >= 0 ? rules->ListSize(l) : 0, source, Rfc3339(updated));
+    };
+    auto api = catalog_->api_lists();
+    for (const auto& [name, ids] : rules->lists()) {
+      auto it = std::find_if(api.begin(), api.end(), [&](const ApiList& a) { return a.name == name; });
+      if (it == api.end()) add(name, "file", catalog_->loaded_ms());
+    }
+    for (const ApiList& a : api) add(a.name, "api", a.updated_ms);
+    return Json(200, body + "]}");
+  }
+  if (path == "/lists/{name}") {
+    const std::string& name = params[0];
+    if (!IsValidListName(name)) {
+      return Error(400, "bad_request", "a list name is 1 to 128 of A-Z a-z 0-9 _ . -");
+    }
+    std::vector<std::string> users;
+    if (auto why = ParseListBody(req, &users)) return Error(400, "bad_request", *why);
+    std::lock_guard lock(write_mu_);
+    auto change = catalog_->PreparePutList(name, std::move(users));
+    if (!change.ok()) {
+      if (change.status().code() == Status::Code::kFailedPrecondition) {
+        return Error(409, "conflict", change.status().message());
+      }
+      return Error(400, "bad_request", change.status().message());
+    }
+    auto new_rules = change->rules;
+    size_t count = new_rules->ListSize(new_rules->ListIndex(name));
+    Status s = catalog_->Commit(std::move(change).value());
+    if (!s.ok()) return Error(503, "unavailable", s.message());
+    LogInfo("List saved", {{"list", name}, {"users", count}});
+    Status applied = pipeline_->ApplyRules(new_rules, kApplyTimeoutMs);
+    if (!applied.ok()) return Error(503, "unavailable", applied.message());
+    std::string body = "{\"name\":";
+    AppendJsonString(&body, name);
+    return Json(200, body + fmt::format(",\"users\":{}}}", count));
   }
 
   const std::string& id = params[0];

@@ -41,14 +41,33 @@ struct AdminServer::Impl {
     beast::flat_buffer buffer;
     for (;;) {
       http::request_parser<http::string_body> parser;
-      parser.body_limit(kMaxAdminBodyBytes);
+      // The header is read under the largest limit; the route's own limit
+      // applies once the target is known. A list upload may be large;
+      // every other body is small.
+      parser.body_limit(kMaxListBodyBytes);
       stream.expires_after(std::chrono::seconds(30));
-      auto [ec, n] = co_await http::async_read(stream, buffer, parser,
-                                               asio::as_tuple(asio::use_awaitable));
+      auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser,
+                                                        asio::as_tuple(asio::use_awaitable));
+      if (hec && hec != http::error::body_limit) break;
+      bool list = parser.get().target().starts_with("/lists/");
+      size_t limit = list ? kMaxListBodyBytes : kMaxAdminBodyBytes;
+      beast::error_code ec = hec;
+      if (!ec && parser.content_length() && *parser.content_length() > limit) {
+        ec = http::error::body_limit;
+      }
+      if (!ec) {
+        parser.body_limit(limit);
+        stream.expires_after(std::chrono::seconds(list ? 120 : 30));
+        auto [rec, n] = co_await http::async_read(stream, buffer, parser,
+                                                  asio::as_tuple(asio::use_awaitable));
+        ec = rec;
+      }
       if (ec == http::error::body_limit) {
-        HttpResponse too_big{413, "application/json",
-                             R"({"error":"payload_too_large","message":"the body is over 1 MiB"})",
-                             {}};
+        HttpResponse too_big{
+            413, "application/json",
+            list ? R"({"error":"payload_too_large","message":"the body is over 64 MiB"})"
+                 : R"({"error":"payload_too_large","message":"the body is over 1 MiB"})",
+            {}};
         auto res = ToBeast(too_big, 11, false);
         co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
         // Read what the client still sends (bounded), so that it gets to read

@@ -35,6 +35,8 @@ struct HttpResponse {
 };
 
 constexpr size_t kMaxAdminBodyBytes = 1 << 20;
+// PUT /lists/{name}: a list of a few million user ids.
+constexpr size_t kMaxListBodyBytes = 64 << 20;
 
 class AdminServer {
  public:

@@ -4,6 +4,7 @@
 #include <simdjson.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -77,7 +78,15 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& rules_path,
           s.id, rules_path, c->path_));
     }
   }
-  auto rules = c->Compile(c->segments_, &errors, warnings);
+  for (const auto& l : c->lists_) {
+    if (c->IsFileList(l.name)) {
+      return Status::InvalidArgument(fmt::format(
+          "list {} is declared in the rule file {} and also uploaded through the admin API "
+          "({}); remove one of them",
+          l.name, rules_path, c->path_));
+    }
+  }
+  auto rules = c->Compile(c->segments_, c->lists_, &errors, warnings);
   if (!rules.ok()) {
     std::string msg =
         "rule file " + rules_path + " with the API segments of " + c->path_ + " refused:";
@@ -89,10 +98,11 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& rules_path,
 }
 
 Result<std::shared_ptr<const rules::RuleSet>> Catalog::Compile(
-    const std::vector<ApiSegment>& segments, std::vector<RuleError>* errors,
-    std::vector<RuleError>* warnings) const {
+    const std::vector<ApiSegment>& segments, const std::vector<ApiList>& lists,
+    std::vector<RuleError>* errors, std::vector<RuleError>* warnings) const {
   RuleFile file = file_;
   for (const auto& s : segments) file.segments.push_back(ToDef(s));
+  for (const auto& l : lists) file.lists[l.name] = l.users;
   std::vector<RuleError> ignored;
   auto rules = rules::RuleSet::Compile(file, {max_window_days_}, errors,
                                        warnings != nullptr ? warnings : &ignored);
@@ -118,6 +128,13 @@ std::optional<ApiSegment> Catalog::api_segment(const std::string& id) const {
   return std::nullopt;
 }
 
+std::vector<ApiList> Catalog::api_lists() const {
+  std::lock_guard lock(mu_);
+  return lists_;
+}
+
+bool Catalog::IsFileList(const std::string& name) const { return file_.lists.count(name) > 0; }
+
 bool Catalog::IsFileSegment(const std::string& id) const {
   for (const auto& s : file_.segments) {
     if (s.id == id) return true;
@@ -133,6 +150,7 @@ Result<Catalog::Change> Catalog::PreparePut(const ApiSegment& seg,
   }
   Change change;
   change.segments = api_segments();
+  change.lists = api_lists();
   bool replaced = false;
   for (auto& s : change.segments) {
     if (s.id != seg.id) continue;
@@ -146,7 +164,7 @@ Result<Catalog::Change> Catalog::PreparePut(const ApiSegment& seg,
     change.segments.push_back(seg);
     change.segments.back().created_ms = change.segments.back().updated_ms = NowMs();
   }
-  auto rules = Compile(change.segments, errors, nullptr);
+  auto rules = Compile(change.segments, change.lists, errors, nullptr);
   if (!rules.ok()) return rules.status();
   change.rules = *rules;
   return change;
@@ -160,11 +178,12 @@ Result<Catalog::Change> Catalog::PrepareDelete(const std::string& id,
   }
   Change change;
   change.segments = api_segments();
+  change.lists = api_lists();
   size_t before = change.segments.size();
   std::erase_if(change.segments, [&](const ApiSegment& s) { return s.id == id; });
   if (change.segments.size() == before) return Status::NotFound("no segment " + id);
   std::vector<RuleError> compile_errors;
-  auto rules = Compile(change.segments, &compile_errors, nullptr);
+  auto rules = Compile(change.segments, change.lists, &compile_errors, nullptr);
   if (!rules.ok()) {
     // The only way a deletion breaks the rule set: another segment reads it.
     std::string msg = "segment " + id + " cannot be deleted while others depend on it:";
@@ -177,10 +196,34 @@ Result<Catalog::Change> Catalog::PrepareDelete(const std::string& id,
   return change;
 }
 
+Result<Catalog::Change> Catalog::PreparePutList(const std::string& name,
+                                                std::vector<std::string> users) const {
+  if (IsFileList(name)) {
+    return Status::FailedPrecondition("list " + name +
+                                      " is declared in the rule file; change it there");
+  }
+  std::sort(users.begin(), users.end());
+  users.erase(std::unique(users.begin(), users.end()), users.end());
+  Change change;
+  change.segments = api_segments();
+  change.lists = api_lists();
+  auto it = std::find_if(change.lists.begin(), change.lists.end(),
+                         [&](const ApiList& l) { return l.name == name; });
+  if (it == change.lists.end()) it = change.lists.insert(change.lists.end(), ApiList{name, {}, 0});
+  it->users = std::move(users);
+  it->updated_ms = NowMs();
+  std::vector<RuleError> errors;
+  auto rules = Compile(change.segments, change.lists, &errors, nullptr);
+  if (!rules.ok()) return rules.status();
+  change.rules = *rules;
+  return change;
+}
+
 Status Catalog::Commit(Change change) {
-  SEGD_RETURN_IF_ERROR(Save(change.segments));
+  SEGD_RETURN_IF_ERROR(Save(change));
   std::lock_guard lock(mu_);
   segments_ = std::move(change.segments);
+  lists_ = std::move(change.lists);
   rules_ = std::move(change.rules);
   return Status::Ok();
 }
@@ -217,10 +260,29 @@ Status Catalog::Load() {
     s.rule = rule;
     segments_.push_back(std::move(s));
   }
+  simdjson::dom::array lists;
+  if (doc["lists"].get(lists) == simdjson::SUCCESS) {  // absent before lists
+    for (simdjson::dom::element e : lists) {
+      ApiList l;
+      std::string_view name;
+      simdjson::dom::array users;
+      if (e["name"].get(name) || e["users"].get(users) || e["updated_ms"].get(l.updated_ms)) {
+        return bad("a list entry lacks a field");
+      }
+      l.name = name;
+      for (simdjson::dom::element u : users) {
+        std::string_view id;
+        if (u.get(id)) return bad("list " + l.name + " holds a user id that is not a string");
+        l.users.emplace_back(id);
+      }
+      lists_.push_back(std::move(l));
+    }
+  }
   return Status::Ok();
 }
 
-Status Catalog::Save(const std::vector<ApiSegment>& segments) const {
+Status Catalog::Save(const Change& change) const {
+  const std::vector<ApiSegment>& segments = change.segments;
   std::string out = fmt::format("{{\"version\":{},\"segments\":[", kFormatVersion);
   for (size_t i = 0; i < segments.size(); ++i) {
     const ApiSegment& s = segments[i];
@@ -233,6 +295,19 @@ Status Catalog::Save(const std::vector<ApiSegment>& segments) const {
     AppendJsonString(&out, s.rule);
     out += fmt::format(",\"emit_initial\":{},\"created_ms\":{},\"updated_ms\":{}}}",
                        s.emit_initial ? "true" : "false", s.created_ms, s.updated_ms);
+  }
+  out += "\n],\"lists\":[";
+  for (size_t i = 0; i < change.lists.size(); ++i) {
+    const ApiList& l = change.lists[i];
+    if (i > 0) out += ",";
+    out += "\n{\"name\":";
+    AppendJsonString(&out, l.name);
+    out += fmt::format(",\"updated_ms\":{},\"users\":[", l.updated_ms);
+    for (size_t j = 0; j < l.users.size(); ++j) {
+      if (j > 0) out += ",";
+      AppendJsonString(&out, l.users[j]);
+    }
+    out += "]}";
   }
   out += "\n]}\n";
   std::filesystem::create_directories(std::filesystem::path(path_).parent_path());

@@ -1,8 +1,8 @@
-// The segment definitions segd runs: the rule file's, then those created
-// through the admin API (SEMANTICS.md §5: a new segment goes after the
-// existing ones). API segments persist in `<data_dir>/catalog.json`,
-// written atomically before a change is applied, so a restart runs the same
-// rule set.
+// The segment definitions and lists segd runs: the rule file's, then those
+// created or uploaded through the admin API (SEMANTICS.md §5: a new segment
+// goes after the existing ones). API segments and lists persist in
+// `<data_dir>/catalog.json`, written atomically before a change is applied,
+// so a restart runs the same rule set.
 //
 // Thread-safety: every method may be called from any thread; changes are
 // serialized by the caller (one writer at a time: the admin API's).
@@ -36,6 +36,13 @@ struct ApiSegment {
   int64_t updated_ms = 0;
 };
 
+// A list uploaded through the admin API (SEMANTICS.md §5): distinct ids.
+struct ApiList {
+  std::string name;
+  std::vector<std::string> users;
+  int64_t updated_ms = 0;
+};
+
 class Catalog {
  public:
   // Reads the rule file and the persisted API segments, and compiles them.
@@ -49,6 +56,8 @@ class Catalog {
   std::vector<ApiSegment> api_segments() const;
   std::optional<ApiSegment> api_segment(const std::string& id) const;
   bool IsFileSegment(const std::string& id) const;
+  std::vector<ApiList> api_lists() const;
+  bool IsFileList(const std::string& name) const;
   // When the rule file was loaded (the created/updated time of its segments).
   int64_t loaded_ms() const { return loaded_ms_; }
 
@@ -57,20 +66,25 @@ class Catalog {
   // text) in `errors`; the catalog itself is unchanged.
   struct Change {
     std::vector<ApiSegment> segments;
+    std::vector<ApiList> lists;
     std::shared_ptr<const rules::RuleSet> rules;
   };
   Result<Change> PreparePut(const ApiSegment& seg, std::vector<RuleError>* errors) const;
   Result<Change> PrepareDelete(const std::string& id, std::vector<RuleError>* errors) const;
+  // The catalog with list `name` replaced by `users` (created when new). A
+  // list of the rule file is refused (FailedPrecondition).
+  Result<Change> PreparePutList(const std::string& name, std::vector<std::string> users) const;
   // Persists `change` and makes it current.
   Status Commit(Change change);
 
  private:
   Catalog() = default;
   Result<std::shared_ptr<const rules::RuleSet>> Compile(const std::vector<ApiSegment>& segments,
+                                                        const std::vector<ApiList>& lists,
                                                         std::vector<RuleError>* errors,
                                                         std::vector<RuleError>* warnings) const;
   Status Load();
-  Status Save(const std::vector<ApiSegment>& segments) const;
+  Status Save(const Change& change) const;
 
   std::string path_;
   RuleFile file_;
@@ -78,6 +92,7 @@ class Catalog {
   int64_t loaded_ms_ = 0;
   mutable std::mutex mu_;
   std::vector<ApiSegment> segments_;
+  std::vector<ApiList> lists_;
   std::shared_ptr<const rules::RuleSet> rules_;
 };
 

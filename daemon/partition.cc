@@ -5,9 +5,11 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <random>
 
 #include "common/log.h"
+#include "rules/definitions.h"
 #include "fmt/format.h"
 
 namespace segd {
@@ -52,6 +54,15 @@ Result<std::unique_ptr<Partition>> Partition::Open(const Config& config,
 }
 
 Status Partition::SetRules(const rules::RuleSet* rules) {
+  // A list change concerns only the users in one version of a list and not
+  // the other: the engine evaluates those instead of every user.
+  std::optional<std::pair<std::string, std::vector<std::string>>> hint;
+  if (rules_ != nullptr && rules_ != rules && engine_ != nullptr) {
+    std::string from = rules::ListsText(*rules_);
+    if (from != rules::ListsText(*rules)) {
+      hint.emplace(std::move(from), rules::ListChangeUsers(*rules_, *rules));
+    }
+  }
   engine_.reset();
   rules::EngineOptions eo;
   // A midnight that flips many users is worked off over several batches
@@ -60,6 +71,7 @@ Status Partition::SetRules(const rules::RuleSet* rules) {
   auto engine = rules::PartitionEngine::Open(rules, store_.get(), eo);
   if (!engine.ok()) return engine.status();
   engine_ = std::move(engine).value();
+  if (hint) engine_->HintListChange(std::move(hint->first), std::move(hint->second));
   rules_ = rules;
   for (prometheus::Gauge* g : member_gauges_) metrics_->RemoveMembers(g);
   member_gauges_.clear();
@@ -224,8 +236,12 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages, Rec
     s = store_->DeleteOutbox(seq);
   }
   std::vector<ChangeRecord> changes;
-  // A store kept under another rule set is carried over first, in this batch.
-  if (s.ok() && engine_->NeedsMigration()) s = engine_->Migrate(&changes);
+  // A store kept under another rule set is carried over first, in this
+  // batch, at the partition's now (the wall's, with the wall clock).
+  if (s.ok() && engine_->NeedsMigration()) {
+    if (config_->clock == ClockMode::kWall) s = engine_->AdvanceTo(wall_ms, &changes);
+    if (s.ok()) s = engine_->Migrate(&changes);
+  }
   Record record;
   uint64_t ignored = 0;
   std::array<uint32_t, kRejectReasonCount> rejected{};

@@ -21,6 +21,7 @@ namespace {
 constexpr char kLayoutKey[] = "layout";
 constexpr char kSegmentsKey[] = "segments";
 constexpr char kTimezoneKey[] = "timezone";
+constexpr char kListsKey[] = "lists";
 // Users migrated between two write-backs of the engine's cache.
 constexpr uint32_t kMigrationChunk = 4096;
 
@@ -96,6 +97,42 @@ std::string LayoutText(const RuleSet& rules) {
 
 std::string PartitionEngine::LayoutText() const { return rules::LayoutText(*rules_); }
 
+// "name digest" per list read by a segment, by name.
+std::string ListsText(const RuleSet& rules) {
+  std::map<std::string, std::string> lines;
+  for (size_t i = 0; i < rules.list_names().size(); ++i) {
+    int l = static_cast<int>(i);
+    if (!rules.SegmentsForList(l).empty()) {
+      lines[rules.list_names()[i]] = Line({rules.list_names()[i], rules.ListDigest(l)});
+    }
+  }
+  std::string out;
+  for (const auto& [name, line] : lines) out += line;
+  return out;
+}
+
+std::vector<std::string> ListChangeUsers(const RuleSet& from, const RuleSet& to) {
+  std::set<std::string> users;
+  for (size_t i = 0; i < to.list_names().size(); ++i) {
+    int l = static_cast<int>(i);
+    if (to.SegmentsForList(l).empty()) continue;
+    const std::string& name = to.list_names()[i];
+    int f = from.ListIndex(name);
+    if (f >= 0 && from.ListDigest(f) == to.ListDigest(l)) continue;
+    if (auto it = to.lists().find(name); it != to.lists().end()) {
+      for (const std::string& u : it->second) {
+        if (!from.InList(f, u)) users.insert(u);
+      }
+    }
+    if (auto it = from.lists().find(name); it != from.lists().end()) {
+      for (const std::string& u : it->second) {
+        if (!to.InList(l, u)) users.insert(u);
+      }
+    }
+  }
+  return {users.begin(), users.end()};
+}
+
 // "id generation canonical-rule" per segment in definition order, then the
 // deleted ones with rule "-".
 std::string PartitionEngine::SegmentsText() const {
@@ -118,7 +155,8 @@ Status PartitionEngine::LoadDefinitions() {
   auto tz = store_->GetMeta(kTimezoneKey);
   auto layout = store_->GetMeta(kLayoutKey);
   auto segments = store_->GetMeta(kSegmentsKey);
-  for (const auto* r : {&tz, &layout, &segments}) {
+  auto lists = store_->GetMeta(kListsKey);
+  for (const auto* r : {&tz, &layout, &segments, &lists}) {
     if (!r->ok()) return r->status();
   }
   bool has_users = store_->user_count() > 0;
@@ -150,8 +188,30 @@ Status PartitionEngine::LoadDefinitions() {
   }
   bool same = tz->has_value() && **tz == zone && layout->has_value() &&
               **layout == LayoutText() && segments->has_value() && **segments == SegmentsText();
-  definitions_stored_ = same;
+  // The lists: a segment that reads a list whose digest moved (or that the
+  // store did not record) is evaluated again. A store from before lists
+  // were recorded takes them as they are.
+  std::string current_lists = ListsText(*rules_);
+  stored_lists_ = lists->value_or(current_lists);
+  relist_segs_.clear();
+  if (stored_lists_ != current_lists) {
+    std::map<std::string, std::string> digests;
+    for (const std::string& line : Split(stored_lists_, '\n')) {
+      auto f = Fields(line);
+      if (f.size() == 2) digests[f[0]] = f[1];
+    }
+    std::set<int> segs;
+    for (size_t i = 0; i < rules_->list_names().size(); ++i) {
+      int l = static_cast<int>(i);
+      auto it = digests.find(rules_->list_names()[i]);
+      if (it != digests.end() && it->second == rules_->ListDigest(l)) continue;
+      segs.insert(rules_->SegmentsForList(l).begin(), rules_->SegmentsForList(l).end());
+    }
+    relist_segs_.assign(segs.begin(), segs.end());
+  }
+  definitions_stored_ = same && lists->has_value() && **lists == current_lists;
   migrate_ = has_users && !same;
+  relist_ = has_users && !relist_segs_.empty();
   if (migrate_) {
     old_layout_ = layout->value_or(LayoutText());
     old_segments_ = segments->value_or("");
@@ -162,6 +222,7 @@ Status PartitionEngine::LoadDefinitions() {
 Status PartitionEngine::StoreDefinitions() {
   SEGD_RETURN_IF_ERROR(store_->PutMeta(kTimezoneKey, rules_->calendar().zone_name()));
   SEGD_RETURN_IF_ERROR(store_->PutMeta(kLayoutKey, LayoutText()));
+  SEGD_RETURN_IF_ERROR(store_->PutMeta(kListsKey, ListsText(*rules_)));
   return store_->PutMeta(kSegmentsKey, SegmentsText());
 }
 
@@ -229,7 +290,51 @@ void PartitionEngine::Remap(const std::string& old_layout, UserState* state) con
 }
 
 Status PartitionEngine::Migrate(std::vector<ChangeRecord>* out) {
-  if (!migrate_) return StoreDefinitions();
+  if (migrate_) SEGD_RETURN_IF_ERROR(MigrateSegments(out));
+  if (relist_) SEGD_RETURN_IF_ERROR(Relist(out));
+  return StoreDefinitions();
+}
+
+void PartitionEngine::HintListChange(std::string from, std::vector<std::string> users) {
+  std::sort(users.begin(), users.end());
+  users.erase(std::unique(users.begin(), users.end()), users.end());
+  list_hint_.emplace(std::move(from), std::move(users));
+}
+
+// Evaluates the segments that read a changed list for the seen users the
+// change concerns: those of the hint when it applies, else every user.
+// Users go in user-id order either way (the store's key order), so both
+// give the same records.
+Status PartitionEngine::Relist(std::vector<ChangeRecord>* out) {
+  std::vector<std::pair<std::string, uint32_t>> users;
+  if (list_hint_ && list_hint_->first == stored_lists_) {
+    for (const std::string& user : list_hint_->second) {
+      auto stored = store_->GetUser(user);
+      if (!stored.ok()) return stored.status();
+      if (stored->has_value()) users.emplace_back(user, (*stored)->id);
+    }
+  } else {
+    // The scan's views end with any write: read the users first.
+    SEGD_RETURN_IF_ERROR(WriteBackCache());
+    SEGD_RETURN_IF_ERROR(
+        store_->ForEachUser([&](std::string_view user, uint32_t id, std::string_view) {
+          users.emplace_back(user, id);
+          return true;
+        }));
+  }
+  for (const auto& [user_id, id] : users) {
+    SEGD_RETURN_IF_ERROR(BoundCache());
+    auto u = LoadUser(id, user_id);
+    if (!u.ok()) return u.status();
+    SEGD_RETURN_IF_ERROR(FirePending(id, *u, out));
+    Evaluate(id, *u, relist_segs_, now_, ChangeCause::kList, out);
+    SEGD_RETURN_IF_ERROR(Reschedule(id, *u, &relist_segs_, now_));
+  }
+  relist_ = false;
+  return Status::Ok();
+}
+
+Status PartitionEngine::MigrateSegments(std::vector<ChangeRecord>* out) {
   // Old segment index → new index (-1: deleted); generations that moved.
   std::vector<std::string> old_ids;
   std::map<std::string, uint32_t> old_generation;
@@ -298,7 +403,7 @@ Status PartitionEngine::Migrate(std::vector<ChangeRecord>* out) {
     if (++done % kMigrationChunk == 0) SEGD_RETURN_IF_ERROR(WriteBackCache());
   }
   migrate_ = false;
-  return StoreDefinitions();
+  return Status::Ok();
 }
 
 Result<std::optional<StoredDefinitions>> ReadStoredDefinitions(PartitionStore::Reader& reader) {

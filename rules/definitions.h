@@ -42,6 +42,15 @@ Result<RuleSet> CompileStored(const StoredDefinitions& defs);
 // The plan's layout as meta `layout` holds it.
 std::string LayoutText(const RuleSet& rules);
 
+// The lists the rules read (in_list), as meta `lists` holds them: one line
+// per list, by name, with its digest (RuleSet::ListDigest).
+std::string ListsText(const RuleSet& rules);
+
+// The users whose in_list of a list the rules of `to` read differs between
+// `from` and `to`: those in one version of the list and not in the other.
+// Sorted, distinct.
+std::vector<std::string> ListChangeUsers(const RuleSet& from, const RuleSet& to);
+
 // Rearranges a state decoded under `old_layout` to `rules`' plan:
 // features, properties and funnels carried over by canonical text (sums by
 // property name), what the plan lacks dropped, what is new empty. The

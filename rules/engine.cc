@@ -14,18 +14,6 @@ std::string EncodeI64(int64_t v) { return std::to_string(v); }
 
 }  // namespace
 
-StaticLists::StaticLists(const RuleSet& rules) : lists_(rules.list_names().size()) {
-  for (size_t i = 0; i < rules.list_names().size(); ++i) {
-    auto it = rules.lists().find(rules.list_names()[i]);
-    if (it != rules.lists().end()) lists_[i].insert(it->second.begin(), it->second.end());
-  }
-}
-
-bool StaticLists::Contains(int list, std::string_view user_id) const {
-  return list >= 0 && static_cast<size_t>(list) < lists_.size() &&
-         lists_[list].count(std::string(user_id)) > 0;
-}
-
 PartitionEngine::PartitionEngine(const RuleSet* rules, PartitionStore* store,
                                  EngineOptions options)
     : rules_(rules), store_(store), options_(options), evaluator_(rules), lists_(*rules) {
@@ -103,6 +91,7 @@ Status PartitionEngine::CommitBatch() {
     return s;
   }
   definitions_stored_ = true;
+  list_hint_.reset();
   auto due = store_->PeekFirstTimerDue();
   if (due.ok()) next_due_ = *due;
   return Status::Ok();

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -38,14 +39,17 @@ struct EngineOptions {
   size_t max_cached_users = 16384;
 };
 
-// The static lists of the rule set (SEMANTICS.md §3, in_list).
+// The static lists of the rule set (SEMANTICS.md §3, in_list): those of
+// the rule file and those uploaded, as the rule set holds them.
 class StaticLists : public ListMembership {
  public:
-  explicit StaticLists(const RuleSet& rules);
-  bool Contains(int list, std::string_view user_id) const override;
+  explicit StaticLists(const RuleSet& rules) : rules_(&rules) {}
+  bool Contains(int list, std::string_view user_id) const override {
+    return rules_->InList(list, user_id);
+  }
 
  private:
-  std::vector<std::unordered_set<std::string>> lists_;
+  const RuleSet* rules_;
 };
 
 class PartitionEngine {
@@ -75,14 +79,24 @@ class PartitionEngine {
   // Drops the batch's work, in memory and in LMDB.
   void AbortBatch();
 
-  // The store was written under another rule set (rules/definitions.cc):
-  // Migrate() must run, in a batch of its own, before any record.
-  bool NeedsMigration() const { return migrate_; }
+  // The store was written under another rule set or other lists
+  // (rules/definitions.cc): Migrate() must run, in a batch, before any
+  // record.
+  bool NeedsMigration() const { return migrate_ || relist_; }
   // Carries every user's state over to this rule set and evaluates the new
   // and changed segments (and their dependents) for every user; flips of a
   // segment with emit_initial go out with cause `definition`, the others
-  // only set the membership (SEMANTICS.md §5). REQUIRES: in a batch.
+  // only set the membership (SEMANTICS.md §5). Then, when lists read by
+  // in_list changed, evaluates the segments that read them (dependents
+  // included) for the seen users the change may concern; every flip goes
+  // out with cause `list` at now. REQUIRES: in a batch.
   Status Migrate(std::vector<ChangeRecord>* out);
+  // Which users a list change concerns, when the caller knows: `users`
+  // holds every user whose in_list of some list differs between the lists
+  // the store was written under, whose ListsText is `from`, and this rule
+  // set's. Migrate then evaluates only them (the seen ones) instead of
+  // every user. Ignored when the store's lists are not `from`.
+  void HintListChange(std::string from, std::vector<std::string> users);
 
  private:
   struct Loaded {
@@ -114,6 +128,8 @@ class PartitionEngine {
   Status StoreDefinitions();
   std::string LayoutText() const;
   std::string SegmentsText() const;
+  Status MigrateSegments(std::vector<ChangeRecord>* out);
+  Status Relist(std::vector<ChangeRecord>* out);
   void Remap(const std::string& old_layout, UserState* state) const;
   Status Reschedule(uint32_t id, Loaded* u, const std::vector<int>* segs, int64_t from);
   void AffectedSegments(const Record& record, std::vector<int>* segs) const;
@@ -128,6 +144,10 @@ class PartitionEngine {
   std::vector<uint32_t> generations_;  // per segment, SEMANTICS.md §4 ids
   std::vector<std::pair<std::string, uint32_t>> deleted_;  // deleted ids, last generation
   bool migrate_ = false;
+  bool relist_ = false;
+  std::vector<int> relist_segs_;  // segments reading a changed list
+  std::string stored_lists_;      // ListsText the store was written under
+  std::optional<std::pair<std::string, std::vector<std::string>>> list_hint_;
   bool definitions_stored_ = false;
   std::string old_layout_, old_segments_;
   int64_t now_ = INT64_MIN;

@@ -32,6 +32,7 @@ class Planner {
     CompiledSegment& seg = rs_->segments_[index];
     events_.clear();
     props_.clear();
+    lists_.clear();
     time_ = false;
     Visit(*seg.rule, seg);
     for (int dep : seg.depends_on) {
@@ -39,12 +40,45 @@ class Planner {
       if (d.time_dependent) time_ = true;
       events_.insert(seg_events_[dep].begin(), seg_events_[dep].end());
       props_.insert(seg_props_[dep].begin(), seg_props_[dep].end());
+      lists_.insert(seg_lists_[dep].begin(), seg_lists_[dep].end());
     }
     seg.time_dependent = time_;
     for (const auto& e : events_) rs_->segments_by_event_[e].push_back(index);
     for (const auto& p : props_) rs_->segments_by_prop_[p].push_back(index);
+    for (int l : lists_) by_list_[l].push_back(index);
     seg_events_.push_back(events_);
     seg_props_.push_back(props_);
+    seg_lists_.push_back(lists_);
+  }
+
+  // After every segment: the per-list tables, sized to every list known.
+  void Finish() {
+    size_t n = rs_->list_names_.size();
+    rs_->segments_by_list_.assign(n, {});
+    for (auto& [l, segs] : by_list_) rs_->segments_by_list_[l] = std::move(segs);
+    rs_->list_sets_.resize(n);
+    rs_->list_digests_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      auto it = rs_->lists_.find(rs_->list_names_[i]);
+      std::vector<std::string_view> ids;
+      if (it != rs_->lists_.end()) {
+        for (const std::string& u : it->second) {
+          if (rs_->list_sets_[i].insert(u).second) ids.push_back(u);
+        }
+      }
+      // FNV-1a over the sorted distinct ids, each ended by a 0 byte.
+      std::sort(ids.begin(), ids.end());
+      uint64_t h = 1469598103934665603ull;
+      auto mix = [&h](unsigned char c) {
+        h ^= c;
+        h *= 1099511628211ull;
+      };
+      for (std::string_view u : ids) {
+        for (char c : u) mix(static_cast<unsigned char>(c));
+        mix(0);
+      }
+      rs_->list_digests_[i] = fmt::format("{:016x}", h);
+    }
   }
 
  private:
@@ -165,6 +199,7 @@ class Planner {
           id = static_cast<int>(rs_->list_names_.size() - 1);
         }
         e.ref = id;
+        lists_.insert(id);
         return;
       }
       case Expr::Kind::kDropped:
@@ -177,8 +212,11 @@ class Planner {
 
   RuleSet* rs_;
   std::set<std::string> events_, props_;
+  std::set<int> lists_;
   bool time_ = false;
   std::vector<std::set<std::string>> seg_events_, seg_props_;
+  std::vector<std::set<int>> seg_lists_;
+  std::map<int, std::vector<int>> by_list_;
 };
 
 Result<RuleSet> RuleSet::Compile(const RuleFile& file, const CompileOptions& options,
@@ -225,6 +263,7 @@ Result<RuleSet> RuleSet::Compile(const RuleFile& file, const CompileOptions& opt
   if (!errors->empty()) return Status::InvalidArgument(errors->front().ToString());
   Planner planner(&rs);
   for (size_t i = 0; i < rs.segments_.size(); ++i) planner.PlanSegment(static_cast<int>(i));
+  planner.Finish();
   return rs;
 }
 
@@ -260,6 +299,11 @@ int RuleSet::ListIndex(const std::string& name) const {
     if (list_names_[i] == name) return static_cast<int>(i);
   }
   return -1;
+}
+
+bool RuleSet::InList(int list, std::string_view user_id) const {
+  return list >= 0 && static_cast<size_t>(list) < list_sets_.size() &&
+         list_sets_[list].find(user_id) != list_sets_[list].end();
 }
 
 std::string RuleSet::Describe() const {

@@ -9,7 +9,9 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/status.h"
@@ -89,6 +91,16 @@ class RuleSet {
   const std::vector<int>* SegmentsForProp(const std::string& prop) const;
   int PropIndex(const std::string& name) const;
   int ListIndex(const std::string& name) const;
+  // Segments that read list `list` through in_list, in definition order,
+  // dependents (in_segment) included.
+  const std::vector<int>& SegmentsForList(int list) const { return segments_by_list_[list]; }
+  // Whether `user_id` is in list `list` (an index of list_names()).
+  bool InList(int list, std::string_view user_id) const;
+  // Distinct user ids in list `list`.
+  size_t ListSize(int list) const { return list_sets_[list].size(); }
+  // A digest of list `list`'s distinct ids (16 hex digits): equal lists,
+  // equal digests, whatever their order.
+  const std::string& ListDigest(int list) const { return list_digests_[list]; }
 
   // Human-readable plan for `segd check`.
   std::string Describe() const;
@@ -108,6 +120,13 @@ class RuleSet {
   std::unordered_map<std::string, std::vector<int>> funnels_by_event_;
   std::unordered_map<std::string, std::vector<int>> segments_by_event_;
   std::unordered_map<std::string, std::vector<int>> segments_by_prop_;
+  std::vector<std::vector<int>> segments_by_list_;  // per list index
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::vector<std::unordered_set<std::string, Hash, std::equal_to<>>> list_sets_;
+  std::vector<std::string> list_digests_;
 };
 
 }  // namespace segd::rules

@@ -6,6 +6,9 @@
 - the members export returns exactly the members, page by page, in jsonl and
   csv, and /segments/{id}/members/{user} agrees;
 - an explanation's verdict agrees with the membership;
+- a list upload makes the seen listed users of a segment reading it enter
+  (cause `list`), a replacing upload makes the dropped ones leave, unseen
+  listed users emit nothing, and uploads persist without repeating output;
 - writes without the token get 401; malformed JSON, unknown fields, bad
   rules (with line and column), oversized bodies, unknown ids and routes get
   4xx JSON errors; a segment others depend on cannot be deleted.
@@ -231,12 +234,81 @@ def main():
         s, _ = jcall(admin, "GET", "/segments/gifters_active")
         check("a deleted segment is 404", s == 404)
 
+        # Lists: an upload makes the seen listed users enter a segment that
+        # reads the list; a replacing upload makes the dropped ones leave.
+        s, body = jcall(admin, "PUT", "/segments/offline_gifters",
+                        {"rule": 'in_list("offline_y") and did(gift_send)'}, token=TOKEN)
+        check("a segment on a list not uploaded yet has no member",
+              s == 201 and body.get("members") == 0, body)
+        gifters, others = sorted(expected), sorted(users_in - expected)
+        first = set(gifters[:6] + others[:4] + ["never-seen-1"])
+        s, body = jcall(admin, "PUT", "/lists/offline_y", "\n".join(sorted(first)).encode() + b"\n")
+        check("a list upload without the token is 401", s == 401)
+        s, body = jcall(admin, "PUT", "/lists/offline_y",
+                        ("\r\n".join(sorted(first)) + "\n\n" + gifters[0] + "\n").encode(),
+                        token=TOKEN, content_type="text/plain")
+        check("PUT /lists/{name} (text) stores the distinct ids",
+              s == 200 and body == {"name": "offline_y", "users": len(first)}, body)
+
+        def list_changes():
+            return [c for c in read_topic(brokers, topic_out)
+                    if c["segment"] == "offline_gifters" and c["cause"] == "list"]
+
+        def wait_changes(n):
+            deadline = time.time() + 60
+            got = list_changes()
+            while time.time() < deadline and len(got) < n:
+                time.sleep(1)
+                got = list_changes()
+            return got
+
+        entered = set(gifters[:6])
+        got = wait_changes(len(entered))
+        check("the seen listed members enter with cause list (unseen and non-members emit nothing)",
+              sorted((c["user_id"], c["change"]) for c in got) ==
+              sorted((u, "enter") for u in entered), got)
+        s, body = jcall(admin, "GET", "/segments/offline_gifters")
+        check("the list's segment counts them", body.get("members") == len(entered), body)
+        second = gifters[3:9]
+        s, body = jcall(admin, "PUT", "/lists/offline_y", {"users": second}, token=TOKEN)
+        check("PUT /lists/{name} (JSON) replaces the list",
+              s == 200 and body == {"name": "offline_y", "users": len(second)}, body)
+        want = ([(u, "enter") for u in gifters[:6]] + [(u, "leave") for u in gifters[:3]] +
+                [(u, "enter") for u in gifters[6:9]])
+        got = wait_changes(len(want))
+        check("a replacing upload: dropped members leave, added ones enter",
+              sorted((c["user_id"], c["change"]) for c in got) == sorted(want), got)
+        check("list-caused ids count each user's changes",
+              {c["id"] for c in got if c["user_id"] == gifters[0]} ==
+              {f"offline_gifters:1:1:{gifters[0]}", f"offline_gifters:1:2:{gifters[0]}"}, got)
+        s, body = jcall(admin, "GET", "/lists")
+        lists = {l["name"]: l for l in body.get("lists", [])} if s == 200 else {}
+        check("GET /lists shows uploaded and rule-file lists",
+              lists.get("offline_y", {}).get("users") == len(second)
+              and lists["offline_y"]["source"] == "api"
+              and any(l["source"] == "file" for l in lists.values()), body)
+        file_list = next((n for n, l in lists.items() if l["source"] == "file"), "none")
+        s, body = jcall(admin, "PUT", f"/lists/{file_list}", {"users": ["x"]}, token=TOKEN)
+        check("a rule-file list cannot be replaced (409)", s == 409, body)
+        s, body = jcall(admin, "PUT", "/lists/bad%20name", {"users": ["x"]}, token=TOKEN)
+        check("a bad list name is 400", s == 400 and body.get("error") == "bad_request", body)
+        s, body = jcall(admin, "PUT", "/lists/offline_z", {"users": [1]}, token=TOKEN)
+        check("a non-string user id is 400", s == 400, body)
+        s, body = jcall(admin, "PUT", "/lists/offline_z", b"a,b", token=TOKEN,
+                        content_type="text/csv")
+        check("another content type is 400", s == 400, body)
+        list_records = len(got)
+
         # Persisted across a restart; then the new segment emits.
         proc.terminate()
         proc.wait(timeout=60)
         proc = start()
         s, body = jcall(admin, "GET", "/segments/gifters")
         check("the API segment survives a restart", s == 200 and body["source"] == "api")
+        s, body = jcall(admin, "GET", "/lists")
+        check("the uploaded list survives a restart",
+              any(l["name"] == "offline_y" and l["users"] == len(second)
+                  for l in body.get("lists", [])), body)
         produce(brokers, topic_in, lines[4000:])
         all_expected = did("gift_send", lines)
         new_members = all_expected - expected
@@ -252,6 +324,7 @@ def main():
               entered == new_members, f"{len(entered)} vs {len(new_members)}")
         s, body = jcall(admin, "GET", "/segments/gifters")
         check("its member count follows", body.get("members") == len(all_expected))
+        check("a restart does not repeat list changes", len(list_changes()) == list_records)
         return 1 if failures else 0
     finally:
         if proc and proc.poll() is None:

@@ -1,0 +1,223 @@
+// A list uploaded over kept state (SEMANTICS.md §5): the seen users whose
+// membership of a segment flips get change records with cause `list` at
+// the partition's now; unseen listed users are left for their first
+// record; the hinted path (only the users in one version of the list and
+// not the other) gives exactly what the scan of every user gives; a list
+// change survives a restart between the catalog and the commit.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <optional>
+
+#include "rules/definitions.h"
+#include "rules/engine.h"
+
+namespace segd::rules {
+namespace {
+
+constexpr int64_t kDay = 86'400'000;
+constexpr int64_t kT0 = 1'763'856'000'000;  // 2025-11-23 00:00 UTC
+
+std::string Rules(const std::string& vip) {
+  return "timezone: UTC\nlists:\n  vip: " + vip + "\n  unread: [u1]\nsegments:\n"
+         "  - {id: visitor, rule: 'did(visit)'}\n"
+         "  - {id: vip, rule: 'in_list(\"vip\")'}\n"
+         "  - {id: vip_buyer, rule: 'in_list(\"vip\") and did(buy)'}\n"
+         "  - {id: follows, rule: 'in_segment(vip_buyer) and did(visit)'}\n"
+         "  - {id: quiet_vip, rule: 'in_list(\"vip\") and not did(visit, 1d)'}\n";
+}
+
+RuleSet Compile(const std::string& yaml) {
+  std::vector<RuleError> errors, warnings;
+  auto file = ParseRuleFile(yaml, &errors);
+  EXPECT_TRUE(file.ok()) << (errors.empty() ? "" : errors[0].ToString());
+  auto rules = RuleSet::Compile(*file, {}, &errors, &warnings);
+  EXPECT_TRUE(rules.ok()) << (errors.empty() ? "" : errors[0].ToString());
+  return std::move(rules).value();
+}
+
+Record Event(const std::string& user, const std::string& event, int64_t ts) {
+  Record r;
+  r.user_id = user;
+  r.ts_ms = ts;
+  r.has_event = true;
+  r.event = event;
+  return r;
+}
+
+std::string Text(const std::vector<ChangeRecord>& changes) {
+  std::string out;
+  for (const ChangeRecord& c : changes) out += c.ToJson() + "\n";
+  return out;
+}
+
+class Store {
+ public:
+  explicit Store(const std::string& name) {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("segd-lists-" + std::to_string(::getpid()) + "-" + name);
+    std::filesystem::remove_all(dir_);
+    Reopen();
+  }
+  ~Store() {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Reopen() {
+    store_.reset();
+    LmdbOptions o;
+    o.sync = false;
+    store_ = std::move(PartitionStore::Open(dir_.string(), o)).value();
+  }
+  PartitionStore* get() { return store_.get(); }
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<PartitionStore> store_;
+};
+
+// Runs `records` under `rules`; returns the change records.
+std::vector<ChangeRecord> Feed(const RuleSet& rules, PartitionStore* store,
+                               const std::vector<Record>& records) {
+  auto engine = std::move(PartitionEngine::Open(&rules, store)).value();
+  std::vector<ChangeRecord> out;
+  EXPECT_TRUE(engine->BeginBatch().ok());
+  if (engine->NeedsMigration()) {
+    EXPECT_TRUE(engine->Migrate(&out).ok());
+  }
+  for (const Record& r : records) {
+    EXPECT_TRUE(engine->AdvanceTo(r.ts_ms, &out).ok());
+    EXPECT_TRUE(engine->Apply(r, &out).ok());
+  }
+  EXPECT_TRUE(engine->CommitBatch().ok());
+  return out;
+}
+
+// Opens `store` under `rules` (hinted or not) and runs the migration batch.
+std::vector<ChangeRecord> Switch(const RuleSet& rules, PartitionStore* store,
+                                 const std::optional<std::pair<std::string, std::vector<std::string>>>& hint) {
+  auto engine = std::move(PartitionEngine::Open(&rules, store)).value();
+  EXPECT_TRUE(engine->NeedsMigration());
+  if (hint) engine->HintListChange(hint->first, hint->second);
+  std::vector<ChangeRecord> out;
+  EXPECT_TRUE(engine->BeginBatch().ok());
+  EXPECT_TRUE(engine->Migrate(&out).ok());
+  EXPECT_TRUE(engine->CommitBatch().ok());
+  return out;
+}
+
+const std::vector<Record> kHistory = {
+    Event("u1", "buy", kT0 + 1000),     Event("u1", "visit", kT0 + 2000),
+    Event("u2", "visit", kT0 + 3000),   Event("u3", "buy", kT0 + 4000),
+    Event("u3", "visit", kT0 + 5000),   Event("u4", "visit", kT0 + 6000),
+};
+
+TEST(ListChangeTest, FlipsGoOutWithCauseListForSeenUsersOnly) {
+  RuleSet v1 = Compile(Rules("[u1, u2]"));
+  RuleSet v2 = Compile(Rules("[u2, u3, u5, u3]"));
+  Store store("flips");
+  Feed(v1, store.get(), kHistory);
+  auto out = Switch(v2, store.get(), std::nullopt);
+  int64_t now = kT0 + 6000;
+  auto rec = [&](const char* id, const char* user, const char* change) {
+    return std::string("{\"id\":\"") + id + "\",\"user_id\":\"" + user + "\",\"segment\":\"" +
+           std::string(id).substr(0, std::string(id).find(':')) + "\",\"change\":\"" + change +
+           "\",\"at\":" + std::to_string(now) + ",\"cause\":\"list\"}\n";
+  };
+  // u1 leaves every vip segment (and follows, which reads vip_buyer); u3
+  // enters them; u2 is in both versions; u5 has not been seen.
+  EXPECT_EQ(Text(out), rec("vip:1:2:u1", "u1", "leave") + rec("vip_buyer:1:2:u1", "u1", "leave") +
+                           rec("follows:1:2:u1", "u1", "leave") +
+                           rec("vip:1:1:u3", "u3", "enter") +
+                           rec("vip_buyer:1:1:u3", "u3", "enter") +
+                           rec("follows:1:1:u3", "u3", "enter"));
+
+  // Applied once: reopening under the same lists has nothing to do.
+  auto again = std::move(PartitionEngine::Open(&v2, store.get())).value();
+  EXPECT_FALSE(again->NeedsMigration());
+  again.reset();
+
+  // u5's first record evaluates it under the new list.
+  auto first = Feed(v2, store.get(), {Event("u5", "visit", kT0 + 7000)});
+  EXPECT_NE(Text(first).find("\"id\":\"vip:1:1:u5\""), std::string::npos) << Text(first);
+
+  // quiet_vip was rescheduled for u3 when it entered the list: the visit
+  // leaves the 1d window at the next midnight, a time-caused enter.
+  auto engine = std::move(PartitionEngine::Open(&v2, store.get())).value();
+  std::vector<ChangeRecord> later;
+  ASSERT_TRUE(engine->BeginBatch().ok());
+  ASSERT_TRUE(engine->AdvanceTo(kT0 + kDay + 1, &later).ok());
+  ASSERT_TRUE(engine->CommitBatch().ok());
+  EXPECT_NE(Text(later).find("\"id\":\"quiet_vip:1:1:u3\",\"user_id\":\"u3\",\"segment\":"
+                             "\"quiet_vip\",\"change\":\"enter\",\"at\":" +
+                             std::to_string(kT0 + kDay) + ",\"cause\":\"time\""),
+            std::string::npos)
+      << Text(later);
+}
+
+TEST(ListChangeTest, HintedUsersGiveWhatTheScanOfEveryUserGives) {
+  RuleSet v1 = Compile(Rules("[u1, u2, u4]"));
+  RuleSet v2 = Compile(Rules("[u2, u3, u9]"));
+  auto hint = std::make_pair(ListsText(v1), ListChangeUsers(v1, v2));
+  EXPECT_EQ(hint.second, (std::vector<std::string>{"u1", "u3", "u4", "u9"}));
+  Store a("hinted"), b("scanned"), c("stale-hint");
+  for (Store* s : {&a, &b, &c}) Feed(v1, s->get(), kHistory);
+  std::string hinted = Text(Switch(v2, a.get(), hint));
+  std::string scanned = Text(Switch(v2, b.get(), std::nullopt));
+  // A hint computed from other lists than the store's is not used.
+  std::string stale =
+      Text(Switch(v2, c.get(), std::make_pair(ListsText(v2), std::vector<std::string>{})));
+  EXPECT_FALSE(hinted.empty());
+  EXPECT_EQ(hinted, scanned);
+  EXPECT_EQ(stale, scanned);
+}
+
+TEST(ListChangeTest, ListsNoSegmentReadsChangeNothing) {
+  RuleSet v1 = Compile(Rules("[u1]"));
+  RuleSet v2 = Compile(Rules("[u1]").replace(Rules("[u1]").find("unread: [u1]"), 12,
+                                             "unread: [u1, u2, u3]"));
+  EXPECT_EQ(ListsText(v1), ListsText(v2));
+  Store store("unread");
+  Feed(v1, store.get(), kHistory);
+  auto engine = std::move(PartitionEngine::Open(&v2, store.get())).value();
+  EXPECT_FALSE(engine->NeedsMigration());
+}
+
+TEST(ListChangeTest, ARestartBeforeTheCommitAppliesTheChangeThen) {
+  // The catalog holds the new list, the store was never committed under
+  // it (a crash in between): opening under it finds the change to make.
+  RuleSet v1 = Compile(Rules("[u1]"));
+  RuleSet v2 = Compile(Rules("[u3]"));
+  Store store("restart");
+  Feed(v1, store.get(), kHistory);
+  {
+    auto engine = std::move(PartitionEngine::Open(&v2, store.get())).value();
+    std::vector<ChangeRecord> out;
+    ASSERT_TRUE(engine->BeginBatch().ok());
+    ASSERT_TRUE(engine->Migrate(&out).ok());
+    engine->AbortBatch();  // the crash: nothing committed
+  }
+  store.Reopen();
+  std::string out = Text(Switch(v2, store.get(), std::nullopt));
+  EXPECT_NE(out.find("\"id\":\"vip:1:2:u1\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"id\":\"vip:1:1:u3\""), std::string::npos) << out;
+}
+
+TEST(ListChangeTest, ANewSegmentOnAnUploadedListIsADefinitionChange) {
+  // The list changes and a new segment reads it, in one step: the new
+  // segment is evaluated as a definition (emit_initial off: silent), and
+  // the list's other readers flip with cause list.
+  RuleSet v1 = Compile(Rules("[u1]"));
+  RuleSet v2 = Compile(Rules("[u3]") + "  - {id: late, rule: 'in_list(\"vip\")'}\n");
+  Store store("new-segment");
+  Feed(v1, store.get(), kHistory);
+  std::string out = Text(Switch(v2, store.get(), std::nullopt));
+  EXPECT_EQ(out.find("\"segment\":\"late\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"id\":\"vip:1:1:u3\""), std::string::npos) << out;
+  auto engine = std::move(PartitionEngine::Open(&v2, store.get())).value();
+  int late = static_cast<int>(v2.segments().size()) - 1;
+  EXPECT_EQ(engine->memberships().Count(late), 1u);
+}
+
+}  // namespace
+}  // namespace segd::rules

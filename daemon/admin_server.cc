@@ -35,6 +35,24 @@ struct AdminServer::Impl {
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   std::thread thread;
+  // Requests that may take long (a segment change waits for the pipeline,
+  // an export scans a partition) run here, so that the probes and
+  // /metrics keep answering meanwhile.
+  asio::thread_pool work{2};
+
+  HttpResponse Call(const HttpRequest& in) {
+    try {
+      return handler(in);
+    } catch (const std::exception& e) {
+      // A handler must not throw; if it does, the client still gets JSON.
+      return {500, "application/json", R"({"error":"internal","message":"internal error"})", {}};
+    }
+  }
+
+  static bool Quick(std::string_view target) {
+    target = target.substr(0, target.find('?'));
+    return target == "/healthz" || target == "/readyz" || target == "/metrics";
+  }
 
   asio::awaitable<void> Session(tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
@@ -96,11 +114,23 @@ struct AdminServer::Impl {
       auto peer = stream.socket().remote_endpoint(pec);
       if (!pec) in.client = peer.address().to_string();
       HttpResponse out;
-      try {
-        out = handler(in);
-      } catch (const std::exception& e) {
-        // A handler must not throw; if it does, the client still gets JSON.
-        out = {500, "application/json", R"({"error":"internal","message":"internal error"})", {}};
+      if (Quick(in.target)) {
+        out = Call(in);
+      } else {
+        // Plain callbacks, not a capturing coroutine lambda (with GCC 12 its
+        // captures were freed twice). `in` lives in this frame until the
+        // answer is back.
+        out = co_await asio::async_initiate<decltype(asio::use_awaitable), void(HttpResponse)>(
+            [this, &in](auto done) {
+              asio::post(work, [this, &in, done = std::move(done)]() mutable {
+                HttpResponse r = Call(in);
+                auto ex = asio::get_associated_executor(done);
+                asio::post(ex, [done = std::move(done), r = std::move(r)]() mutable {
+                  std::move(done)(std::move(r));
+                });
+              });
+            },
+            asio::use_awaitable);
       }
       auto res = ToBeast(out, req.version(), req.keep_alive());
       bool keep = res.keep_alive();
@@ -157,6 +187,7 @@ void AdminServer::Stop() {
     impl_->io.stop();
   });
   impl_->thread.join();
+  impl_->work.join();
 }
 
 }  // namespace segd

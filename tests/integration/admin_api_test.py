@@ -223,6 +223,22 @@ def main():
                      and body.get("member") == (u in expected) and body.get("user_id") == u)
         check("explanations agree with the membership", agree)
 
+        # Explained next changes, for users with no later record: when the
+        # later records move their partition's clock past the instant, the
+        # engine emits exactly that time-caused change there.
+        later_users = {json.loads(l.split("\t", 1)[1])["user_id"] for l in lines[4000:]}
+        s, body = jcall(admin, "GET", "/segments")
+        segment_ids = [x["id"] for x in body["segments"] if x["source"] == "file"]
+        predicted = []
+        for u in sorted(users_in - later_users)[:40]:
+            for seg in segment_ids:
+                s, body = jcall(admin, "GET", f"/users/{u}/explain/{seg}")
+                nxt = body.get("next_change") if s == 200 else None
+                if nxt and nxt["flips"]:
+                    predicted.append((u, seg, body["now"]["at"], nxt["at"],
+                                      "leave" if body["verdict"] else "enter"))
+        check("some explained next changes flip", len(predicted) >= 5, predicted)
+
         # In-segment dependents block deletion.
         s, body = jcall(admin, "PUT", "/segments/gifters_active",
                         {"rule": "in_segment(gifters) and did(visit, 3d)"}, token=TOKEN)
@@ -325,6 +341,20 @@ def main():
         s, body = jcall(admin, "GET", "/segments/gifters")
         check("its member count follows", body.get("members") == len(all_expected))
         check("a restart does not repeat list changes", len(list_changes()) == list_records)
+
+        out = read_topic(brokers, topic_out)
+        due, right = 0, 0
+        for u, seg, then, at_ms, change in predicted:
+            s, body = jcall(admin, "GET", f"/users/{u}/explain/{seg}")
+            if s != 200 or body["now"]["at"] < at_ms:
+                continue  # the partition's clock did not get there
+            due += 1
+            # After the explanation: the first change is the predicted one.
+            after = sorted((c["at"], c["change"], c["cause"]) for c in out
+                           if c["user_id"] == u and c["segment"] == seg and c["at"] > then)
+            right += bool(after) and after[0] == (at_ms, change, "time")
+        check("the engine emits each explained next change at its instant",
+              due > 0 and right == due, f"{right} of {due} (of {len(predicted)} predicted)")
         return 1 if failures else 0
     finally:
         if proc and proc.poll() is None:

@@ -1,5 +1,7 @@
 #include "daemon/config.h"
 
+#include "common/worker_pool.h"
+
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -26,6 +28,8 @@ const OptionSpec kOptions[] = {
      "With lmdb.sync false: flush to disk at least this often (group commit); 0: leave it to the OS"},
     {"limits.max_window_days", "int", "400", "Longest relative window a rule may use, days"},
     {"clock", "string", "wall", "wall (system clock) or event (largest record ts per partition)"},
+    {"workers", "int", "0",
+     "Threads that process the assigned partitions (each partition on one at a time); 0: one per core"},
     {"kafka.brokers", "string", "127.0.0.1:9092", "Bootstrap brokers, host:port[,host:port]"},
     {"kafka.group_id", "string", "segd", "Consumer group of the input topics"},
     {"kafka.instance_id", "string", "",
@@ -195,6 +199,9 @@ Config Build(const std::map<std::string, std::string>& values, std::vector<std::
   c.dead_letter_topic = b.Str("topics.dead_letter");
   c.create_topics = b.Bool("topics.create");
   c.output_partitions = static_cast<int>(b.Int("topics.output_partitions"));
+  int64_t workers = b.Int("workers");
+  b.Check(workers >= 0 && workers <= 1024, "workers: 0 (one per core) to 1024");
+  c.workers = workers == 0 ? CoreCount() : static_cast<int>(workers);
   c.batch_max_records = static_cast<size_t>(b.Int("batch.max_records"));
   b.Check(c.batch_max_records > 0, "batch.max_records: must be positive");
   c.batch_max_ms = static_cast<int>(b.Int("batch.max_ms"));

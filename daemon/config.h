@@ -29,6 +29,7 @@ struct Config {
   int64_t lmdb_sync_interval_ms = 0;  // with lmdb_sync off; 0: the OS decides
   int max_window_days = 400;
   ClockMode clock = ClockMode::kWall;
+  int workers = 1;  // threads processing partitions (resolved: 0 in the file is the core count)
   KafkaSettings kafka;
   std::string group_id;
   std::string instance_id;

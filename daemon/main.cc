@@ -177,6 +177,12 @@ int main(int argc, char** argv) {
   replay->add_option("--timers-per-batch", ro.timers_per_batch,
                      "Timers fired per batch at most; the rest wait for the next batch "
                      "(default: no bound)");
+  replay->add_option("--partitions", ro.partitions,
+                     "Split the stream by user id into N partitions (as Kafka's clients "
+                     "partition keys), each with its own state and clock")
+      ->check(CLI::Range(1, 1024));
+  replay->add_option("--workers", ro.workers, "Threads running the partitions")
+      ->check(CLI::Range(1, 1024));
   replay->add_option("--max-window-days", ro.max_window_days, "Longest relative window allowed")
       ->capture_default_str();
 

@@ -29,7 +29,10 @@ void Backoff(int* ms) {
 
 Pipeline::Pipeline(const Config& config, std::shared_ptr<const rules::RuleSet> rules,
                    Metrics* metrics)
-    : config_(config), rules_(std::move(rules)), metrics_(metrics), decoder_(config.decoder) {
+    : config_(config), rules_(std::move(rules)), metrics_(metrics), pool_(config.workers) {
+  for (int w = 0; w < pool_.size(); ++w) {
+    decoders_.push_back(std::make_unique<RecordDecoder>(config.decoder));
+  }
   metrics_->LmdbMapLimit().Set(static_cast<double>(config.lmdb_max_map_bytes));
 }
 
@@ -200,15 +203,17 @@ Status Pipeline::ApplyPendingRules() {
   Status s = Status::Ok();
   int64_t wall = WallMs();
   static const std::vector<const InputMessage*> kNone;
-  for (auto& [tp, p] : partitions_) {
-    s = p->SetRules(rules_.get());
-    if (!s.ok()) break;
-    Status b = p->Process(kNone, &decoder_, wall);
+  std::vector<Partition*> parts;
+  for (auto& [tp, p] : partitions_) parts.push_back(p.get());
+  std::vector<Status> results(parts.size(), Status::Ok());
+  pool_.Run(parts.size(), [&](size_t j, int worker) {
+    Status r = parts[j]->SetRules(rules_.get());
+    if (r.ok()) r = parts[j]->Process(kNone, decoders_[worker].get(), wall);
     // A store that cannot commit now migrates with its next batch.
-    if (!b.ok() && b.code() != Status::Code::kResourceExhausted) {
-      s = b;
-      break;
-    }
+    if (r.code() != Status::Code::kResourceExhausted) results[j] = r;
+  });
+  for (const Status& r : results) {
+    if (s.ok() && !r.ok()) s = r;
   }
   if (s.ok()) s = Deliver();
   UpdateMemberCounts();
@@ -227,21 +232,39 @@ Status Pipeline::Process(const MessageBatch& batch) {
   }
   int64_t wall = WallMs();
   static const std::vector<const InputMessage*> kNone;
+  struct Job {
+    const TopicPartition* tp;
+    Partition* p;
+    const std::vector<const InputMessage*>* messages;  // nullptr: timers only
+    Status status = Status::Ok();
+  };
+  auto rewind = [&](const Job& job) {
+    // The records after the stored position come again once resumed.
+    int64_t to =
+        job.p->next_offset() >= 0 ? job.p->next_offset() : job.messages->front()->offset;
+    Status s = consumer_->Seek({{*job.tp, to, {}}});
+    if (!s.ok()) LogWarn("Seek failed", {{"partition", job.tp->partition}, {"error", s.ToString()}});
+  };
+  std::vector<Job> jobs;
   for (auto& [tp, p] : partitions_) {
     auto it = by_partition.find(tp);
-    bool has_records = it != by_partition.end();
-    auto rewind = [&, &tp = tp, &p = p] {
-      // The records after the stored position come again once resumed.
-      int64_t to = p->next_offset() >= 0 ? p->next_offset() : it->second.front()->offset;
-      Status s = consumer_->Seek({{tp, to, {}}});
-      if (!s.ok()) LogWarn("Seek failed", {{"partition", tp.partition}, {"error", s.ToString()}});
-    };
+    Job job{&tp, p.get(), it != by_partition.end() ? &it->second : nullptr};
     if (p->flow.storage_full && wall < p->flow.retry_at_ms) {
-      if (has_records) rewind();  // fetched before the pause took hold
+      if (job.messages != nullptr) rewind(job);  // fetched before the pause took hold
       continue;
     }
-    if (!has_records && !p->HasDueTimer(wall)) continue;
-    Status s = p->Process(has_records ? it->second : kNone, &decoder_, wall);
+    if (job.messages == nullptr && !p->HasDueTimer(wall)) continue;
+    jobs.push_back(job);
+  }
+  // Each partition has its own store and engine: they run in parallel.
+  pool_.Run(jobs.size(), [&](size_t j, int worker) {
+    Job& job = jobs[j];
+    job.status = job.p->Process(job.messages ? *job.messages : kNone, decoders_[worker].get(), wall);
+  });
+  for (const Job& job : jobs) {
+    Partition* p = job.p;
+    const TopicPartition& tp = *job.tp;
+    const Status& s = job.status;
     if (s.ok()) {
       FaultPoint("after_lmdb_commit");
       if (p->flow.storage_full) {
@@ -263,7 +286,7 @@ Status Pipeline::Process(const MessageBatch& batch) {
     p->flow.storage_full = true;
     p->flow.retry_at_ms = wall + p->flow.backoff_ms;
     p->flow.backoff_ms = std::min(p->flow.backoff_ms * 2, kMaxBackoffMs);
-    if (has_records) rewind();
+    if (job.messages != nullptr) rewind(job);
   }
   metrics_->RecordsIn().Increment(static_cast<double>(batch.size()));
   if (!batch.empty()) metrics_->BatchRecords().Observe(static_cast<double>(batch.size()));

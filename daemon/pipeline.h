@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/worker_pool.h"
 #include "daemon/config.h"
 #include "daemon/partition.h"
 #include "metrics/metrics.h"
@@ -103,7 +104,10 @@ class Pipeline : public RebalanceListener {
   const Config& config_;
   std::shared_ptr<const rules::RuleSet> rules_;
   Metrics* metrics_;
-  RecordDecoder decoder_;
+  // Partitions are processed on the pool's workers (`workers`), each with
+  // its own decoder; one partition is on one worker at a time.
+  WorkerPool pool_;
+  std::vector<std::unique_ptr<RecordDecoder>> decoders_;
   std::unique_ptr<Consumer> consumer_;
   std::unique_ptr<TransactionalProducer> producer_;
   std::map<TopicPartition, std::unique_ptr<Partition>> partitions_;

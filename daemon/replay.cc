@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "common/json.h"
+#include "common/kafka_hash.h"
+#include "common/worker_pool.h"
 #include "rules/engine.h"
 #include "rules/plan.h"
 #include "state/partition_store.h"
@@ -49,7 +51,7 @@ void PrintRejection(std::ostream& err, size_t line, const Rejection& why) {
 // Runs one batch through the engine; on a full map grows it and redoes the
 // batch, so what is printed is always what was committed.
 Status RunBatch(rules::PartitionEngine& engine, PartitionStore& store, ClockMode clock,
-                const std::vector<Line>& batch, std::ostream& out) {
+                const std::vector<Line>& batch, std::string* out) {
   std::vector<ChangeRecord> changes;
   while (true) {
     changes.clear();
@@ -71,9 +73,7 @@ Status RunBatch(rules::PartitionEngine& engine, PartitionStore& store, ClockMode
       continue;
     }
     SEGD_RETURN_IF_ERROR(s);
-    std::string text;
-    for (const ChangeRecord& c : changes) text.append(c.ToJson()).push_back('\n');
-    out << text;
+    for (const ChangeRecord& c : changes) out->append(c.ToJson()).push_back('\n');
     return Status::Ok();
   }
 }
@@ -81,7 +81,7 @@ Status RunBatch(rules::PartitionEngine& engine, PartitionStore& store, ClockMode
 // Timers the per-batch bound left due when the input ended: worked off
 // batch by batch at the clock the input reached.
 Status DrainTimers(rules::PartitionEngine& engine, PartitionStore& store, ClockMode clock,
-                   std::ostream& out) {
+                   std::string* out) {
   while (engine.next_due() <= engine.now()) {
     SEGD_RETURN_IF_ERROR(RunBatch(engine, store, clock, {}, out));
   }
@@ -111,34 +111,69 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
                     .string();
     dir = temp.path;
   }
-  auto store = PartitionStore::Open(dir, {});
-  if (!store.ok()) {
-    err << "segd: " << store.status().ToString() << "\n";
-    return 1;
-  }
+  // One store and engine per partition; with one partition the store is
+  // the data folder itself, with several it is p<N> inside it.
+  struct Part {
+    std::unique_ptr<PartitionStore> store;
+    std::unique_ptr<rules::PartitionEngine> engine;
+    std::vector<Line> batch;
+    std::string out;
+    Status status = Status::Ok();
+  };
+  int n = std::max(options.partitions, 1);
+  std::vector<Part> parts(n);
   rules::EngineOptions eo;
   eo.max_timers_per_batch = options.timers_per_batch;
-  auto engine = rules::PartitionEngine::Open(&rules.value(), store->get(), eo);
-  if (!engine.ok()) {
-    err << "segd: " << engine.status().ToString() << "\n";
-    return 1;
-  }
-
-  if ((*engine)->NeedsMigration()) {
-    // The data folder was written under another rule set.
-    std::vector<ChangeRecord> changes;
-    Status s = (*engine)->BeginBatch();
-    if (s.ok()) s = (*engine)->Migrate(&changes);
-    if (s.ok()) {
-      s = (*engine)->CommitBatch();
-    } else {
-      (*engine)->AbortBatch();
-    }
-    if (!s.ok()) {
-      err << "segd: carrying the state over to the new rule set: " << s.ToString() << "\n";
+  for (int i = 0; i < n; ++i) {
+    std::string pdir = n == 1 ? dir : dir + "/p" + std::to_string(i);
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    auto store = PartitionStore::Open(pdir, {});
+    if (!store.ok()) {
+      err << "segd: " << store.status().ToString() << "\n";
       return 1;
     }
-    for (const ChangeRecord& c : changes) out << c.ToJson() << "\n";
+    parts[i].store = std::move(store).value();
+    auto engine = rules::PartitionEngine::Open(&rules.value(), parts[i].store.get(), eo);
+    if (!engine.ok()) {
+      err << "segd: " << engine.status().ToString() << "\n";
+      return 1;
+    }
+    parts[i].engine = std::move(engine).value();
+  }
+  WorkerPool pool(std::max(options.workers, 1));
+  // Runs `step` for every partition on the workers, then prints their
+  // output in partition order.
+  auto run = [&](const std::function<Status(Part&)>& step) -> bool {
+    pool.Run(parts.size(), [&](size_t i, int) { parts[i].status = step(parts[i]); });
+    bool ok = true;
+    for (Part& p : parts) {
+      out << p.out;
+      p.out.clear();
+      if (ok && !p.status.ok()) {
+        err << "segd: " << p.status.ToString() << "\n";
+        ok = false;
+      }
+    }
+    return ok;
+  };
+
+  // A data folder written under another rule set is carried over first.
+  if (!run([](Part& p) {
+        if (!p.engine->NeedsMigration()) return Status::Ok();
+        std::vector<ChangeRecord> changes;
+        Status s = p.engine->BeginBatch();
+        if (s.ok()) s = p.engine->Migrate(&changes);
+        if (s.ok()) {
+          s = p.engine->CommitBatch();
+        } else {
+          p.engine->AbortBatch();
+        }
+        if (!s.ok()) return Status(s.code(), "carrying the state over to the new rule set: " + s.message());
+        for (const ChangeRecord& c : changes) p.out.append(c.ToJson()).push_back('\n');
+        return Status::Ok();
+      })) {
+    return 1;
   }
 
   std::ifstream file_in;
@@ -152,14 +187,15 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
     in = &file_in;
   }
   RecordDecoder decoder(options.decoder);
-  std::vector<Line> batch;
   std::string text;
   size_t number = 0;
   auto flush = [&]() -> bool {
-    Status s = RunBatch(**engine, **store, options.clock, batch, out);
-    batch.clear();
-    if (!s.ok()) err << "segd: " << s.ToString() << "\n";
-    return s.ok();
+    bool ok = run([&](Part& p) {
+      if (p.batch.empty()) return Status::Ok();
+      return RunBatch(*p.engine, *p.store, options.clock, p.batch, &p.out);
+    });
+    for (Part& p : parts) p.batch.clear();
+    return ok;
   };
   while (std::getline(*in, text)) {
     ++number;
@@ -171,12 +207,12 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
       PrintRejection(err, number, *why);
       continue;
     }
-    batch.push_back(std::move(line));
-    if (batch.size() >= options.batch_records && !flush()) return 1;
+    Part& p = parts[n == 1 ? 0 : KafkaPartitionOf(line.record.user_id, n)];
+    p.batch.push_back(std::move(line));
+    if (p.batch.size() >= options.batch_records && !flush()) return 1;
   }
-  if (!batch.empty() && !flush()) return 1;
-  if (Status s = DrainTimers(**engine, **store, options.clock, out); !s.ok()) {
-    err << "segd: " << s.ToString() << "\n";
+  if (!flush()) return 1;
+  if (!run([&](Part& p) { return DrainTimers(*p.engine, *p.store, options.clock, &p.out); })) {
     return 1;
   }
   out.flush();

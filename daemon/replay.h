@@ -1,7 +1,9 @@
 // `segd replay`: the engine without Kafka (SEMANTICS.md §4). JSON lines in,
-// one partition; change records out on stdout as JSON lines; each refused
-// record as a JSON line on stderr with its line number and reason.
-// Deterministic with the event clock.
+// one partition (or `partitions`, split by user id as Kafka's clients
+// partition keys, each with its own store and clock, run on `workers`
+// threads); change records out on stdout as JSON lines, per batch in
+// partition order; each refused record as a JSON line on stderr with its
+// line number and reason. Deterministic with the event clock.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +22,8 @@ struct ReplayOptions {
   size_t batch_records = 10000;
   size_t timers_per_batch = SIZE_MAX;  // the engine's bound on timers fired per batch
   int max_window_days = 400;
+  int partitions = 1;  // the stream split by user id (murmur2, as Kafka's clients)
+  int workers = 1;     // threads running the partitions
   DecoderOptions decoder;
 };
 

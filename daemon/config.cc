@@ -28,6 +28,10 @@ const OptionSpec kOptions[] = {
      "With lmdb.sync false: flush to disk at least this often (group commit); 0: leave it to the OS"},
     {"limits.max_window_days", "int", "400", "Longest relative window a rule may use, days"},
     {"clock", "string", "wall", "wall (system clock) or event (largest record ts per partition)"},
+    {"changelog.enabled", "bool", "false",
+     "Mirror each partition's state to a compacted changelog topic (<group_id>-<input>-changelog), "
+     "in the same transactions, and restore a partition from it when its local store is not the "
+     "committed one"},
     {"workers", "int", "0",
      "Threads that process the assigned partitions (each partition on one at a time); 0: one per core"},
     {"kafka.brokers", "string", "127.0.0.1:9092", "Bootstrap brokers, host:port[,host:port]"},
@@ -199,6 +203,7 @@ Config Build(const std::map<std::string, std::string>& values, std::vector<std::
   c.dead_letter_topic = b.Str("topics.dead_letter");
   c.create_topics = b.Bool("topics.create");
   c.output_partitions = static_cast<int>(b.Int("topics.output_partitions"));
+  c.changelog = b.Bool("changelog.enabled");
   int64_t workers = b.Int("workers");
   b.Check(workers >= 0 && workers <= 1024, "workers: 0 (one per core) to 1024");
   c.workers = workers == 0 ? CoreCount() : static_cast<int>(workers);

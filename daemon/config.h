@@ -30,6 +30,7 @@ struct Config {
   int max_window_days = 400;
   ClockMode clock = ClockMode::kWall;
   int workers = 1;  // threads processing partitions (resolved: 0 in the file is the core count)
+  bool changelog = false;  // mirror partition state to changelog topics
   KafkaSettings kafka;
   std::string group_id;
   std::string instance_id;
@@ -75,5 +76,11 @@ bool ParseDurationMs(const std::string& text, int64_t* out);
 
 // Parses "512MiB", "64GiB", "1TiB", "4096" (bytes) and the like.
 bool ParseBytes(const std::string& text, uint64_t* out);
+
+// The changelog topic of input topic `input` (changelog.enabled): one
+// partition per input partition, compacted.
+inline std::string ChangelogTopic(const Config& config, const std::string& input) {
+  return config.group_id + "-" + input + "-changelog";
+}
 
 }  // namespace segd

@@ -23,12 +23,15 @@ bool GetBytes(std::string_view* in, std::string* s) {
 
 }  // namespace
 
-// The first byte: the kind, with kNullKey set for a message without a key.
+// The first byte: the kind, with kNullKey set for a message without a key
+// and kNullValue for a tombstone.
 constexpr uint8_t kNullKey = 0x80;
+constexpr uint8_t kNullValue = 0x40;
 
 void EncodeOutboxEntry(OutboxKind kind, const OutMessage& m, std::string* out) {
   out->clear();
-  out->push_back(static_cast<char>(static_cast<uint8_t>(kind) | (m.null_key ? kNullKey : 0)));
+  out->push_back(static_cast<char>(static_cast<uint8_t>(kind) | (m.null_key ? kNullKey : 0) |
+                                   (m.null_value ? kNullValue : 0)));
   PutBytes(out, m.key);
   PutBytes(out, m.value);
   PutVarint(out, m.headers.size());
@@ -41,9 +44,11 @@ void EncodeOutboxEntry(OutboxKind kind, const OutMessage& m, std::string* out) {
 Status DecodeOutboxEntry(std::string_view in, OutboxKind* kind, OutMessage* m) {
   *m = OutMessage();
   uint8_t first = in.empty() ? 0xff : static_cast<uint8_t>(in[0]);
-  if ((first & ~kNullKey) > 1) return Status::Internal("corrupt outbox entry");
-  *kind = static_cast<OutboxKind>(first & ~kNullKey);
+  uint8_t k = first & ~(kNullKey | kNullValue);
+  if (k > 2) return Status::Internal("corrupt outbox entry");
+  *kind = static_cast<OutboxKind>(k);
   m->null_key = (first & kNullKey) != 0;
+  m->null_value = (first & kNullValue) != 0;
   in.remove_prefix(1);
   uint64_t headers;
   if (!GetBytes(&in, &m->key) || !GetBytes(&in, &m->value) || !GetVarint(&in, &headers) ||

@@ -11,10 +11,12 @@
 
 namespace segd {
 
-enum class OutboxKind : uint8_t { kChange = 0, kDeadLetter = 1 };
+enum class OutboxKind : uint8_t { kChange = 0, kDeadLetter = 1, kChangelog = 2 };
 
 // The topic is not stored: it is the configured output or dead-letter topic
-// of `kind`, so a renamed topic applies to what is still undelivered.
+// of `kind`, or the partition's changelog, so a renamed topic applies to
+// what is still undelivered. A changelog entry goes to the partition's own
+// partition of its changelog topic.
 void EncodeOutboxEntry(OutboxKind kind, const OutMessage& m, std::string* out);
 Status DecodeOutboxEntry(std::string_view bytes, OutboxKind* kind, OutMessage* m);
 

@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "rules/definitions.h"
+#include "stream/partition_reader.h"
 #include "fmt/format.h"
 
 namespace segd {
@@ -18,6 +19,8 @@ namespace {
 
 constexpr char kStoreIdKey[] = "store_id";
 constexpr char kOffsetKey[] = "input_offset";
+// Present once the store's whole content has gone to its changelog.
+constexpr char kChangelogKey[] = "changelog";
 
 std::string NewStoreId() {
   std::random_device rd;
@@ -46,6 +49,8 @@ Result<std::unique_ptr<Partition>> Partition::Open(const Config& config,
   auto store = PartitionStore::Open(dir, lo);
   if (!store.ok()) return store.status();
   p->store_ = std::move(store).value();
+  p->store_->set_capture(config.changelog);
+  p->changelog_topic_ = ChangelogTopic(config, tp.topic);
   SEGD_RETURN_IF_ERROR(p->SetRules(rules));
   SEGD_RETURN_IF_ERROR(p->Load());
   p->gauges_ = metrics->AddPartition(tp.topic, tp.partition);
@@ -125,6 +130,9 @@ Status Partition::Load() {
     store_id_ = NewStoreId();
     SEGD_RETURN_IF_ERROR(store_->PutMeta(kStoreIdKey, store_id_));
   }
+  auto seeded = store_->GetMeta(kChangelogKey);
+  if (!seeded.ok()) return seeded.status();
+  changelog_seeded_ = seeded->has_value();
   auto offset = store_->GetMeta(kOffsetKey);
   if (!offset.ok()) return offset.status();
   next_offset_ = offset->has_value() ? std::stoll(**offset) : -1;
@@ -137,7 +145,12 @@ Status Partition::Load() {
       bad = s;
       return;
     }
-    m.topic = kind == OutboxKind::kChange ? config_->output_topic : config_->dead_letter_topic;
+    if (kind == OutboxKind::kChangelog) {
+      m.topic = changelog_topic_;
+      m.partition = tp_.partition;
+    } else {
+      m.topic = kind == OutboxKind::kChange ? config_->output_topic : config_->dead_letter_topic;
+    }
     undelivered_.push_back({seq, std::move(m)});
     last_seq_ = seq;
   }));
@@ -153,6 +166,14 @@ Result<int64_t> Partition::Reconcile(const PartitionOffset& committed) {
   DeliveryMarker marker;
   bool has_marker = DeliveryMarker::Decode(committed.metadata, &marker);
   committed_offset_ = committed.offset;
+  bool local_is_committed =
+      has_marker && marker.store_id == store_id_ && marker.seq <= last_seq_;
+  if (has_marker && !local_is_committed && config_->changelog) {
+    // Another instance (or a lost disk) since: the committed state is in
+    // the changelog, up to the transaction that committed this offset.
+    SEGD_RETURN_IF_ERROR(Restore(marker, committed.offset));
+    return committed.offset;
+  }
   if (has_marker && marker.store_id == store_id_) {
     if (marker.seq > last_seq_) {
       // Kafka committed output this store no longer has: it lost its last
@@ -187,6 +208,99 @@ Result<int64_t> Partition::Reconcile(const PartitionOffset& committed) {
   return next_offset_ >= 0 ? next_offset_ : committed.offset;
 }
 
+Status Partition::Restore(const DeliveryMarker& marker, int64_t offset) {
+  auto started = std::chrono::steady_clock::now();
+  LogInfo("Restoring partition from its changelog",
+          {{"topic", tp_.topic}, {"partition", tp_.partition}, {"changelog", changelog_topic_}});
+  // Applied a chunk at a time; a chunk the map cannot hold is redone after
+  // growing it. A restore cut short leaves a store without identity, which
+  // the next assignment restores again.
+  constexpr size_t kChunk = 20000;
+  std::vector<std::pair<std::string, std::optional<std::string>>> chunk;
+  uint64_t entries = 0;
+  auto apply_chunk = [&]() -> Status {
+    while (true) {
+      Status s = store_->Begin();
+      for (size_t i = 0; s.ok() && i < chunk.size(); ++i) {
+        const auto& [k, v] = chunk[i];
+        s = store_->ApplyWrite(k, v ? std::optional<std::string_view>(*v) : std::nullopt);
+      }
+      if (s.ok()) s = store_->Commit();
+      if (!s.ok()) store_->Abort();
+      if (LmdbEnv::IsMapFull(s)) {
+        SEGD_RETURN_IF_ERROR(store_->Grow());
+        continue;
+      }
+      SEGD_RETURN_IF_ERROR(s);
+      entries += chunk.size();
+      chunk.clear();
+      return Status::Ok();
+    }
+  };
+  engine_.reset();  // it holds the old state in memory
+  SEGD_RETURN_IF_ERROR(store_->Begin());
+  Status s = store_->ClearAll();
+  if (s.ok()) s = store_->Commit();
+  if (!s.ok()) {
+    store_->Abort();
+    return s;
+  }
+  auto end = ReadPartition(config_->kafka, changelog_topic_, tp_.partition, 120000,
+                           [&](std::string_view key, std::optional<std::string_view> value) {
+                             chunk.emplace_back(std::string(key),
+                                                value ? std::optional<std::string>(*value)
+                                                      : std::nullopt);
+                             return chunk.size() >= kChunk ? apply_chunk() : Status::Ok();
+                           });
+  if (!end.ok()) return end.status();
+  SEGD_RETURN_IF_ERROR(apply_chunk());
+  // A changelog that never received its store's whole content (changelog
+  // turned on after the partition last moved) cannot stand for it.
+  SEGD_RETURN_IF_ERROR(store_->Begin());
+  auto seeded = store_->GetMeta(kChangelogKey);
+  store_->Abort();
+  if (!seeded.ok()) return seeded.status();
+  if (!seeded->has_value()) {
+    return Status::FailedPrecondition(fmt::format(
+        "partition {}-{}: the changelog {} does not hold the committed state (it was enabled "
+        "after the partition's state last moved); start the partition on the instance whose "
+        "data folder holds store {}, or move the group's offsets to start afresh",
+        tp_.topic, tp_.partition, changelog_topic_, marker.store_id));
+  }
+  // The position is the committed one. The identity is new: the store that
+  // wrote the changelog may still exist elsewhere with writes Kafka never
+  // committed, and must not pass for this one.
+  SEGD_RETURN_IF_ERROR(store_->Begin());
+  s = store_->PutMeta(kStoreIdKey, NewStoreId());
+  if (s.ok()) s = store_->PutMeta(kOffsetKey, std::to_string(offset));
+  if (s.ok()) s = store_->PutMeta("last_seq", std::to_string(marker.seq));
+  if (s.ok()) s = store_->Recount();
+  if (s.ok()) s = store_->Commit();
+  if (!s.ok()) {
+    store_->Abort();
+    return s;
+  }
+  undelivered_.clear();
+  pending_kafka_ts_.clear();
+  pending_arrivals_.clear();
+  SEGD_RETURN_IF_ERROR(Load());
+  const rules::RuleSet* rules = rules_;
+  rules_ = nullptr;  // no list hint: the engine reads the restored store afresh
+  SEGD_RETURN_IF_ERROR(SetRules(rules));
+  committed_offset_ = offset;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - started)
+                .count();
+  LogInfo("Partition restored from its changelog",
+          {{"topic", tp_.topic},
+           {"partition", tp_.partition},
+           {"entries", entries},
+           {"changelog_end", *end},
+           {"users", store_->user_count()},
+           {"ms", ms}});
+  return Status::Ok();
+}
+
 OutMessage Partition::DeadLetter(const InputMessage& m, const Rejection& why) const {
   OutMessage out;
   out.topic = config_->dead_letter_topic;
@@ -204,7 +318,8 @@ OutMessage Partition::DeadLetter(const InputMessage& m, const Rejection& why) co
   return out;
 }
 
-bool Partition::HasDueTimer(int64_t wall_ms) const {
+bool Partition::HasWorkWithoutRecords(int64_t wall_ms) const {
+  if (config_->changelog && !changelog_seeded_) return true;
   int64_t now = config_->clock == ClockMode::kWall ? wall_ms : engine_->now();
   return engine_->next_due() <= now;
 }
@@ -283,7 +398,6 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages, Rec
     s = store_->PutOutbox(p.seq, buf);
   }
   if (s.ok() && next >= 0) s = store_->PutMeta(kOffsetKey, std::to_string(next));
-  if (s.ok()) s = store_->PutMeta("last_seq", std::to_string(seq));
   uint64_t backlog = 0;
   if (s.ok() && engine_->timer_budget_spent()) {
     auto due =
@@ -298,7 +412,37 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages, Rec
     return s;
   }
   size_t fired = engine_->timers_fired();
-  SEGD_RETURN_IF_ERROR(engine_->CommitBatch());  // aborts by itself on failure
+  // Once the batch's state is written: its changelog entries (every key it
+  // wrote, last value or tombstone) join the outbox, in the same LMDB
+  // transaction, so they reach Kafka in the transaction of its output.
+  auto before_commit = [&]() -> Status {
+    if (config_->changelog && !changelog_seeded_) {
+      // The store's first changelog: everything it holds, once.
+      SEGD_RETURN_IF_ERROR(store_->CaptureAll());
+      SEGD_RETURN_IF_ERROR(store_->PutMeta(kChangelogKey, "1"));
+    }
+    if (config_->changelog) {
+      for (PartitionStore::Write& w : store_->TakeWrites()) {
+        Pending p{++seq, {}};
+        p.message.topic = changelog_topic_;
+        p.message.partition = tp_.partition;
+        p.message.key.reserve(w.key.size() + 1);
+        p.message.key.push_back(w.db);
+        p.message.key.append(w.key);
+        if (w.value) {
+          p.message.value = std::move(*w.value);
+        } else {
+          p.message.null_value = true;
+        }
+        EncodeOutboxEntry(OutboxKind::kChangelog, p.message, &buf);
+        SEGD_RETURN_IF_ERROR(store_->PutOutbox(p.seq, buf));
+        produced->push_back(std::move(p));
+      }
+    }
+    return store_->PutMeta("last_seq", std::to_string(seq));
+  };
+  SEGD_RETURN_IF_ERROR(engine_->CommitBatch(before_commit));  // aborts by itself on failure
+  if (config_->changelog) changelog_seeded_ = true;
   deleted_seq_ = delivered_seq_;
   next_offset_ = next;
   last_seq_ = seq;

@@ -67,10 +67,11 @@ class Partition {
   Status Process(const std::vector<const InputMessage*>& messages, RecordDecoder* decoder,
                  int64_t wall_ms);
 
-  // Whether a timer is due: at `wall_ms` with the wall clock, at the
-  // partition's clock with the event clock (a backlog the per-batch bound
-  // left). A batch without records would fire it.
-  bool HasDueTimer(int64_t wall_ms) const;
+  // Whether a batch without records has work: a timer due at `wall_ms`
+  // with the wall clock, at the partition's clock with the event clock (a
+  // backlog the per-batch bound left), or, with changelog.enabled, the
+  // store's whole content to send to its changelog once.
+  bool HasWorkWithoutRecords(int64_t wall_ms) const;
 
   // Switches to another rule set (a run-time segment change): the next
   // batch carries the state over (rules/definitions.cc).
@@ -101,6 +102,9 @@ class Partition {
  private:
   Partition() = default;
   Status Load();
+  // Rebuilds the store from the changelog, as of the transaction that
+  // committed `offset` with `marker`.
+  Status Restore(const DeliveryMarker& marker, int64_t offset);
   // After a commit: flushes to disk when lmdb.sync is off and the interval
   // has passed.
   void MaybeSync();
@@ -116,6 +120,8 @@ class Partition {
   std::unique_ptr<PartitionStore> store_;
   std::unique_ptr<rules::PartitionEngine> engine_;
   std::string store_id_;
+  std::string changelog_topic_;
+  bool changelog_seeded_ = false;  // meta `changelog`: the store's content is in it
   int64_t next_offset_ = -1;
   uint64_t last_seq_ = 0;       // last outbox sequence written
   uint64_t delivered_seq_ = 0;  // delivered to Kafka

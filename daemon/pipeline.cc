@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "daemon/fault_point.h"
+#include "fmt/format.h"
 #include "stream/topic_admin.h"
 
 namespace segd {
@@ -55,6 +56,25 @@ Status Pipeline::Start() {
                                       {{config_.output_topic, partitions, -1, {}},
                                        {config_.dead_letter_topic, partitions, -1, {}}},
                                       kKafkaTimeoutMs));
+  }
+  if (config_.changelog) {
+    // One changelog partition per input partition, compacted; created
+    // whatever topics.create says (the state depends on it).
+    for (const auto& input : config_.input_topics) {
+      auto n = TopicPartitionCount(config_.kafka, input, kKafkaTimeoutMs);
+      if (!n.ok()) return n.status();
+      std::string topic = ChangelogTopic(config_, input);
+      SEGD_RETURN_IF_ERROR(CreateTopics(
+          config_.kafka, {{topic, *n, -1, {{"cleanup.policy", "compact"}}}}, kKafkaTimeoutMs));
+      auto m = TopicPartitionCount(config_.kafka, topic, kKafkaTimeoutMs);
+      if (!m.ok()) return m.status();
+      if (*m < *n) {
+        return Status::FailedPrecondition(fmt::format(
+            "changelog topic {} has {} partitions but input topic {} has {}: each input "
+            "partition needs its own",
+            topic, *m, input, *n));
+      }
+    }
   }
   SEGD_RETURN_IF_ERROR(CreateProducer());
   ConsumerOptions co;
@@ -253,7 +273,7 @@ Status Pipeline::Process(const MessageBatch& batch) {
       if (job.messages != nullptr) rewind(job);  // fetched before the pause took hold
       continue;
     }
-    if (job.messages == nullptr && !p->HasDueTimer(wall)) continue;
+    if (job.messages == nullptr && !p->HasWorkWithoutRecords(wall)) continue;
     jobs.push_back(job);
   }
   // Each partition has its own store and engine: they run in parallel.
@@ -295,7 +315,7 @@ Status Pipeline::Process(const MessageBatch& batch) {
 
 bool Pipeline::TimersDue(int64_t wall_ms) const {
   for (const auto& [tp, p] : partitions_) {
-    if (p->HasDueTimer(wall_ms) && !p->flow.storage_full) return true;
+    if (p->HasWorkWithoutRecords(wall_ms) && !p->flow.storage_full) return true;
   }
   return false;
 }

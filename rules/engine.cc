@@ -80,11 +80,12 @@ Status PartitionEngine::WriteBackCache() {
   return Status::Ok();
 }
 
-Status PartitionEngine::CommitBatch() {
+Status PartitionEngine::CommitBatch(const std::function<Status()>& before_commit) {
   Status s = WriteBackCache();
   if (s.ok()) s = members_.Persist(store_);
   if (s.ok()) s = store_->PutMeta(kClockKey, EncodeI64(now_));
   if (s.ok() && !definitions_stored_) s = StoreDefinitions();
+  if (s.ok() && before_commit) s = before_commit();
   if (s.ok()) s = store_->Commit();
   if (!s.ok()) {
     AbortBatch();

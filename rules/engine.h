@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,7 +76,10 @@ class PartitionEngine {
   Status AdvanceTo(int64_t t, std::vector<ChangeRecord>* out);
   // Applies an accepted record at the current clock (cause event, at now).
   Status Apply(const Record& record, std::vector<ChangeRecord>* out);
-  Status CommitBatch();
+  // `before_commit`, when given, runs after the batch's state is written
+  // and before the LMDB commit, in the same transaction (the changelog's
+  // outbox entries go there); its failure aborts the batch.
+  Status CommitBatch(const std::function<Status()>& before_commit = nullptr);
   // Drops the batch's work, in memory and in LMDB.
   void AbortBatch();
 

@@ -179,6 +179,8 @@ Status LmdbTxn::Delete(unsigned db, std::string_view key) {
   return FromMdb(rc, "del");
 }
 
+Status LmdbTxn::Clear(unsigned db) { return FromMdb(mdb_drop(txn_, db, 0), "drop"); }
+
 Status LmdbTxn::Scan(unsigned db, std::string_view start,
                      const std::function<bool(std::string_view, std::string_view)>& fn) {
   MDB_cursor* cursor = nullptr;

@@ -98,6 +98,8 @@ class LmdbTxn {
   // ResourceExhausted when the map is full: abort, Grow(), redo.
   Status Put(unsigned db, std::string_view key, std::string_view value);
   Status Delete(unsigned db, std::string_view key);  // absent key is not an error
+  // Deletes every key of `db`.
+  Status Clear(unsigned db);
   // Calls fn(key, value) for the keys >= `start`, in order, until fn returns
   // false. The views are valid during the call only.
   Status Scan(unsigned db, std::string_view start,

@@ -164,6 +164,82 @@ Status PartitionStore::Begin() {
   if (!txn.ok()) return txn.status();
   txn_ = std::move(txn).value();
   batch_start_users_ = next_user_;
+  writes_.clear();
+  write_index_.clear();
+  return Status::Ok();
+}
+
+// Meta keys that are not state: the store's identity and its position
+// come from the committed marker and offset when a store is restored.
+static bool UncapturedMeta(std::string_view key) {
+  return key == "store_id" || key == "input_offset" || key == "last_seq" ||
+         key == "schema_version";
+}
+
+void PartitionStore::Capture(char db, std::string_view key,
+                             std::optional<std::string_view> value) {
+  if (!capture_ || (db == 'm' && UncapturedMeta(key))) return;
+  std::string k;
+  k.reserve(key.size() + 1);
+  k.push_back(db);
+  k.append(key);
+  auto [it, fresh] = write_index_.try_emplace(k, writes_.size());
+  if (fresh) writes_.push_back({db, std::string(key), std::nullopt});
+  Write& w = writes_[it->second];
+  if (value) {
+    w.value.emplace(*value);
+  } else {
+    w.value.reset();
+  }
+}
+
+Status PartitionStore::CaptureAll() {
+  const std::pair<char, unsigned> dbs[] = {{'m', meta_}, {'u', users_}, {'t', timers_},
+                                           {'b', members_}};
+  for (auto [letter, db] : dbs) {
+    SEGD_RETURN_IF_ERROR(txn_->Scan(db, {}, [&, letter = letter](std::string_view k,
+                                                                 std::string_view v) {
+      Capture(letter, k, v);
+      return true;
+    }));
+  }
+  return Status::Ok();
+}
+
+std::vector<PartitionStore::Write> PartitionStore::TakeWrites() {
+  std::vector<Write> out = std::move(writes_);
+  writes_.clear();
+  write_index_.clear();
+  return out;
+}
+
+Status PartitionStore::ApplyWrite(std::string_view key, std::optional<std::string_view> value) {
+  if (key.empty()) return Status::InvalidArgument("empty changelog key");
+  unsigned db;
+  switch (key[0]) {
+    case 'm': db = meta_; break;
+    case 'u': db = users_; break;
+    case 't': db = timers_; break;
+    case 'b': db = members_; break;
+    default: return Status::InvalidArgument("changelog key of unknown kind");
+  }
+  key.remove_prefix(1);
+  return value ? txn_->Put(db, key, *value) : txn_->Delete(db, key);
+}
+
+Status PartitionStore::ClearAll() {
+  for (unsigned db : {meta_, users_, timers_, members_, outbox_}) {
+    SEGD_RETURN_IF_ERROR(txn_->Clear(db));
+  }
+  next_user_ = 0;
+  return Status::Ok();
+}
+
+Status PartitionStore::Recount() {
+  auto n = txn_->Count(users_);
+  if (!n.ok()) return n.status();
+  next_user_ = static_cast<uint32_t>(*n);
+  batch_start_users_ = next_user_;
   return Status::Ok();
 }
 
@@ -184,6 +260,7 @@ Result<std::optional<std::string>> PartitionStore::GetMeta(std::string_view key)
 }
 
 Status PartitionStore::PutMeta(std::string_view key, std::string_view value) {
+  Capture('m', key, value);
   return txn_->Put(meta_, key, value);
 }
 
@@ -196,6 +273,7 @@ Status PartitionStore::PutUser(std::string_view user, uint32_t id, std::string_v
   value.reserve(record.size() + 5);
   PutVarint(&value, id);
   value.append(record);
+  Capture('u', user, value);
   return txn_->Put(users_, user, value);
 }
 
@@ -204,11 +282,15 @@ Status PartitionStore::ForEachUser(const UserFn& fn) {
 }
 
 Status PartitionStore::AddTimer(int64_t due, uint32_t id, std::string_view user) {
-  return txn_->Put(timers_, TimerKey(due, id), user);
+  std::string key = TimerKey(due, id);
+  Capture('t', key, user);
+  return txn_->Put(timers_, key, user);
 }
 
 Status PartitionStore::RemoveTimer(int64_t due, uint32_t id) {
-  return txn_->Delete(timers_, TimerKey(due, id));
+  std::string key = TimerKey(due, id);
+  Capture('t', key, std::nullopt);
+  return txn_->Delete(timers_, key);
 }
 
 Result<std::optional<PartitionStore::Timer>> PartitionStore::FirstTimer() {
@@ -241,11 +323,15 @@ Result<uint64_t> PartitionStore::CountTimersDue(int64_t now, uint64_t cap) {
 
 Status PartitionStore::PutMemberChunk(std::string_view segment, uint16_t chunk,
                                       std::string_view bitmap) {
-  return txn_->Put(members_, MemberKey(segment, chunk), bitmap);
+  std::string key = MemberKey(segment, chunk);
+  Capture('b', key, bitmap);
+  return txn_->Put(members_, key, bitmap);
 }
 
 Status PartitionStore::DeleteMemberChunk(std::string_view segment, uint16_t chunk) {
-  return txn_->Delete(members_, MemberKey(segment, chunk));
+  std::string key = MemberKey(segment, chunk);
+  Capture('b', key, std::nullopt);
+  return txn_->Delete(members_, key);
 }
 
 Status PartitionStore::ForEachMemberChunk(

@@ -27,6 +27,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -99,6 +100,28 @@ class PartitionStore {
   Status ForEachMemberChunk(std::string_view segment,
                             const std::function<void(uint16_t, std::string_view)>& fn);
 
+  // The changelog (issue 12, docs/scaling.md): with capture on, the
+  // transaction's writes to meta (but the keys of kUncapturedMeta), users,
+  // timers and members are recorded, one per key, the last write winning;
+  // TakeWrites hands them over (a batch puts them in its outbox before it
+  // commits). Applying them in order to an empty store rebuilds the state.
+  struct Write {
+    char db;  // 'm' meta, 'u' users, 't' timers, 'b' members
+    std::string key;
+    std::optional<std::string> value;  // nullopt: deleted
+  };
+  void set_capture(bool on) { capture_ = on; }
+  std::vector<Write> TakeWrites();
+  // Records every key of meta, users, timers and members as written (the
+  // first changelog of a store that existed before it had one).
+  Status CaptureAll();
+  // Applies a changelog entry (key: the db letter then the key).
+  Status ApplyWrite(std::string_view key, std::optional<std::string_view> value);
+  // Empties every database (a restore starts from nothing).
+  Status ClearAll();
+  // After ApplyWrite: the user count (next dense id) from the users kept.
+  Status Recount();
+
   Status PutOutbox(uint64_t seq, std::string_view message);
   Status DeleteOutbox(uint64_t seq);
   Status ForEachOutbox(const std::function<void(uint64_t, std::string_view)>& fn);
@@ -145,6 +168,10 @@ class PartitionStore {
   unsigned meta_ = 0, users_ = 0, timers_ = 0, members_ = 0, outbox_ = 0;
   uint32_t next_user_ = 0;
   uint32_t batch_start_users_ = 0;
+  void Capture(char db, std::string_view key, std::optional<std::string_view> value);
+  bool capture_ = false;
+  std::vector<Write> writes_;
+  std::unordered_map<std::string, size_t> write_index_;  // db+key → writes_
   std::shared_mutex map_mu_;  // shared: a Reader is open; exclusive: Grow()
 };
 

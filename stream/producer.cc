@@ -67,8 +67,10 @@ Status TransactionalProducer::Produce(const OutMessage& m) {
     }
     rd_kafka_resp_err_t err = rd_kafka_producev(
         impl_->rk.get(), RD_KAFKA_V_TOPIC(m.topic.c_str()),
+        RD_KAFKA_V_PARTITION(m.partition >= 0 ? m.partition : RD_KAFKA_PARTITION_UA),
         RD_KAFKA_V_KEY(m.null_key ? nullptr : m.key.data(), m.null_key ? 0 : m.key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(m.value.data()), m.value.size()),
+        RD_KAFKA_V_VALUE(m.null_value ? nullptr : const_cast<char*>(m.value.data()),
+                         m.null_value ? 0 : m.value.size()),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();  // rk owns hdrs
     if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);

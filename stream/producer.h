@@ -29,6 +29,8 @@ struct OutMessage {
   std::string key;
   bool null_key = false;  // produce without a key (a dead letter that came without one)
   std::string value;
+  bool null_value = false;  // a tombstone (a changelog entry deleted)
+  int32_t partition = -1;   // -1: by the key (murmur2, as Kafka's clients)
   std::vector<std::pair<std::string, std::string>> headers;
 };
 

@@ -22,7 +22,12 @@ Other modes, each with the same final assertion:
                     must stop committing and say so (/readyz 503,
                     segd_storage_full 1), and finish once space returns;
   --backpressure    a tiny timer budget and backlog bound: partitions must be
-                    paused and resumed on the way.
+                    paused and resumed on the way;
+  --changelog-wipe  the crash points run without a changelog; then
+                    changelog.enabled is turned on (segd must first send
+                    each store's whole content to its changelog), and every
+                    other kill also deletes the data folder: the restarted
+                    segd must restore each partition from its changelog.
 
 Usage: chaos_test.py SEGD SEGD_LOADGEN [--kills N] [--records M] [--users U] [MODE]
 Broker: $SEGD_TEST_BROKERS, else one started with scripts/kafka-local.
@@ -108,7 +113,9 @@ def read_topic(brokers, topic, fmt, committed=True):
     args = ["kcat", "-C", "-b", brokers, "-t", topic, "-o", "beginning", "-e", "-q", "-f", fmt]
     if committed:
         args += ["-X", "isolation.level=read_committed"]
-    return subprocess.run(args, capture_output=True, text=True, check=True, timeout=300).stdout
+    # Changelog keys are binary: undecodable bytes are replaced.
+    return subprocess.run(args, capture_output=True, text=True, errors="replace", check=True,
+                          timeout=300).stdout
 
 
 def main():
@@ -126,6 +133,8 @@ def main():
     p.add_argument("--sigterm", action="store_true", help="stop with SIGTERM instead of SIGKILL")
     p.add_argument("--disk-full", action="store_true", help="fill the data folder's file system")
     p.add_argument("--backpressure", action="store_true", help="tiny timer budget and bounds")
+    p.add_argument("--changelog-wipe", action="store_true",
+                   help="changelog on; every other kill also deletes the data folder")
     a = p.parse_args()
 
     work = tempfile.mkdtemp(prefix="segd-chaos-")
@@ -170,12 +179,13 @@ def main():
                     f"kafka:\n  brokers: {brokers}\n  group_id: {tag}\n  instance_id: chaos-1\n"
                     f"topics:\n  input: [{topic_in}]\n  output: {topic_out}\n"
                     f"  dead_letter: {topic_dlq}\n"
-                    f"admin:\n  listen: {admin}\nlog:\n  level: {'info' if a.backpressure else 'warn'}\n"
+                    f"admin:\n  listen: {admin}\nlog:\n  level: {'info' if a.backpressure or a.changelog_wipe else 'warn'}\n"
                     f"batch:\n  max_records: 2000\n  max_ms: 50\n")
             if a.backpressure:
                 f.write("  max_timers: 20\nbackpressure:\n  max_timer_backlog: 100\n")
             if a.disk_full:
                 f.write("lmdb:\n  initial_map_bytes: 1MiB\n")
+
         log = open(os.path.join(work, "segd.log"), "a")
 
         def start(crash_at=None):
@@ -193,6 +203,7 @@ def main():
         in_flight = 0
         crashed = {}
         checks = []  # (what, passed) of the mode's own assertions
+        wipes = 0
 
         def work_in_flight():
             # Input not yet consumed or output not yet delivered, by segd's
@@ -202,6 +213,8 @@ def main():
             outbox = metric(admin, "segd_outbox_entries")
             if lag is None and outbox is None:
                 return producer.is_alive()
+            if a.changelog_wipe and producer.is_alive():
+                return True  # restoring: the lag gauge is not known yet
             return (lag or 0) + (outbox or 0) > 0
 
         if a.disk_full:
@@ -233,10 +246,31 @@ def main():
                     segd_proc.wait()
                     segd_proc = start(crash_at=point)
                     try:
-                        crashed[point] = segd_proc.wait(timeout=60) == 86
+                        rc = segd_proc.wait(timeout=60)
                     except subprocess.TimeoutExpired:
-                        crashed[point] = False
+                        rc = "timeout"
+                    crashed[point] = rc == 86
+                    if rc != 86:
+                        print(f"crash point {point}: exit {rc}", flush=True)
                     segd_proc = start()
+            if a.changelog_wipe:
+                # Turned on over existing stores: each store's content goes
+                # to its changelog once; wait until every partition's has.
+                with open(config, "a") as f:
+                    f.write("changelog:\n  enabled: true\n")
+                segd_proc.kill()
+                segd_proc.wait()
+                segd_proc = start()
+                changelog = f"{tag}-{topic_in}-changelog"
+
+                def seeded():
+                    try:
+                        keys = read_topic(brokers, changelog, "%p %k\n").splitlines()
+                    except subprocess.SubprocessError:
+                        return False
+                    return {k.split(" ")[0] for k in keys if k.endswith(" mchangelog")} == \
+                        {"0", "1", "2"}
+                checks.append(("the stores' content reached the changelog", wait_for(seeded, 120)))
             slow_stops = 0
             for k in range(a.kills):
                 time.sleep(rng.uniform(0.3, 1.2))
@@ -255,6 +289,10 @@ def main():
                 else:
                     segd_proc.kill()
                     segd_proc.wait()
+                    if a.changelog_wipe and k % 2 == 1:
+                        shutil.rmtree(data)
+                        os.makedirs(data)
+                        wipes += 1
                 segd_proc = start()
                 if a.broker_restart and k == a.kills // 2:
                     subprocess.run([f"{REPO}/scripts/kafka-local", "stop", own_broker],
@@ -322,6 +360,16 @@ def main():
                 if x != y:
                     print(f"    first difference:\n      expected {x[:160]}\n      got      {y[:160]}")
                     break
+        if a.changelog_wipe:
+            # Kills may cut restores short (the next start restores again);
+            # by now the last one has finished.
+            with open(os.path.join(work, "segd.log")) as f:
+                text = f.read()
+            restored = text.count("Partition restored from its changelog")
+            refused = text.count("Cannot take partition")
+            checks.append((f"partitions restored from the changelog ({restored}) after {wipes} "
+                           f"wipes, none refused ({refused})",
+                           wipes > 0 and restored > 0 and refused == 0))
         if a.backpressure:
             with open(os.path.join(work, "segd.log")) as f:
                 text = f.read()

@@ -374,7 +374,20 @@ int main(int argc, char** argv) {
                 count_done == kNever ? -1.0 : Ms(start, count_done) / 1000,
                 Summary(during).c_str());
   }
-  std::printf("}\n");
+  // p50/p99 per 10 s of the run: where in the run the tail is.
+  std::printf(",\"by_10s\":[");
+  for (size_t w = 0; w * 10000 < static_cast<size_t>(o.seconds * 1000); ++w) {
+    std::vector<double> v;
+    for (size_t i = 0; i < next_probe; ++i) {
+      double at = Ms(start, probes.sent[i]);
+      if (probes.seen[i] != kNever && at >= static_cast<double>(w) * 10000 &&
+          at < static_cast<double>(w + 1) * 10000) {
+        v.push_back(Ms(probes.sent[i], probes.seen[i]));
+      }
+    }
+    std::printf("%s%s", w ? "," : "", Summary(v).c_str());
+  }
+  std::printf("]}\n");
   rd_kafka_consumer_close(consumer);
   rd_kafka_destroy(consumer);
   rd_kafka_destroy(producer);

@@ -162,12 +162,18 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
   if (!run([](Part& p) {
         if (!p.engine->NeedsMigration()) return Status::Ok();
         std::vector<ChangeRecord> changes;
-        Status s = p.engine->BeginBatch();
-        if (s.ok()) s = p.engine->Migrate(&changes);
-        if (s.ok()) {
-          s = p.engine->CommitBatch();
-        } else {
-          p.engine->AbortBatch();
+        Status s;
+        while (true) {  // a map too small for the carried-over state grows
+          changes.clear();
+          s = p.engine->BeginBatch();
+          if (s.ok()) s = p.engine->Migrate(&changes);
+          if (s.ok()) {
+            s = p.engine->CommitBatch();
+          } else {
+            p.engine->AbortBatch();
+          }
+          if (!LmdbEnv::IsMapFull(s)) break;
+          SEGD_RETURN_IF_ERROR(p.store->Grow());
         }
         if (!s.ok()) return Status(s.code(), "carrying the state over to the new rule set: " + s.message());
         for (const ChangeRecord& c : changes) p.out.append(c.ToJson()).push_back('\n');

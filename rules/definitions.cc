@@ -226,19 +226,29 @@ Status PartitionEngine::StoreDefinitions() {
   return store_->PutMeta(kSegmentsKey, SegmentsText());
 }
 
-void RemapState(const RuleSet& rules, const std::string& old_layout, UserState* state) {
-  std::vector<std::pair<std::string, std::vector<std::string>>> old_features;
-  std::vector<std::string> old_props, old_funnels;
-  for (const std::string& line : Split(old_layout, '\n')) {
+ParsedLayout ParsedLayout::Parse(const std::string& layout) {
+  ParsedLayout out;
+  for (const std::string& line : Split(layout, '\n')) {
     auto f = Fields(line);
     if (f.size() >= 2 && f[0] == "f") {
-      old_features.push_back({f[1], std::vector<std::string>(f.begin() + 2, f.end())});
+      out.features.push_back({f[1], std::vector<std::string>(f.begin() + 2, f.end())});
     } else if (f.size() == 2 && f[0] == "p") {
-      old_props.push_back(f[1]);
+      out.props.push_back(f[1]);
     } else if (f.size() == 2 && f[0] == "u") {
-      old_funnels.push_back(f[1]);
+      out.funnels.push_back(f[1]);
     }
   }
+  return out;
+}
+
+void RemapState(const RuleSet& rules, const std::string& old_layout, UserState* state) {
+  RemapState(rules, ParsedLayout::Parse(old_layout), state);
+}
+
+void RemapState(const RuleSet& rules, const ParsedLayout& layout, UserState* state) {
+  const auto& old_features = layout.features;
+  const auto& old_props = layout.props;
+  const auto& old_funnels = layout.funnels;
   UserState out;
   out.seq = state->seq;
   ShapeState(rules, &out);
@@ -284,10 +294,6 @@ void RemapState(const RuleSet& rules, const std::string& old_layout, UserState* 
   *state = std::move(out);
 }
 
-// Rearranges one decoded user state from the old layout to this plan's.
-void PartitionEngine::Remap(const std::string& old_layout, UserState* state) const {
-  RemapState(*rules_, old_layout, state);
-}
 
 Status PartitionEngine::Migrate(std::vector<ChangeRecord>* out) {
   if (migrate_) SEGD_RETURN_IF_ERROR(MigrateSegments(out));
@@ -373,6 +379,10 @@ Status PartitionEngine::MigrateSegments(std::vector<ChangeRecord>* out) {
     users.emplace_back(user, id);
     return true;
   }));
+  // The old layout is parsed once; when the plan kept it, states stay as
+  // they are.
+  bool same_layout = old_layout_ == LayoutText();
+  ParsedLayout old_layout = ParsedLayout::Parse(old_layout_);
   size_t done = 0;
   for (const auto& [user_id, id] : users) {
     auto stored = store_->GetUser(user_id);
@@ -380,7 +390,11 @@ Status PartitionEngine::MigrateSegments(std::vector<ChangeRecord>* out) {
     Loaded u;
     u.user_id = user_id;
     if (stored->has_value()) SEGD_RETURN_IF_ERROR(DecodeUserRecord((*stored)->record, &u.rec));
-    Remap(old_layout_, &u.rec.state);
+    if (same_layout) {
+      ShapeState(*rules_, &u.rec.state);
+    } else {
+      RemapState(*rules_, old_layout, &u.rec.state);
+    }
     // The schedule is by old segment index: unknown until rescheduled.
     u.rec.scheduled = false;
     u.rec.next.clear();

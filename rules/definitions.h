@@ -57,4 +57,12 @@ std::vector<std::string> ListChangeUsers(const RuleSet& from, const RuleSet& to)
 // result is shaped (ShapeState).
 void RemapState(const RuleSet& rules, const std::string& old_layout, UserState* state);
 
+// A stored layout parsed once, for remapping many users.
+struct ParsedLayout {
+  std::vector<std::pair<std::string, std::vector<std::string>>> features;  // key, sums
+  std::vector<std::string> props, funnels;
+  static ParsedLayout Parse(const std::string& layout);
+};
+void RemapState(const RuleSet& rules, const ParsedLayout& old_layout, UserState* state);
+
 }  // namespace segd::rules

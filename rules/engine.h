@@ -134,7 +134,6 @@ class PartitionEngine {
   std::string SegmentsText() const;
   Status MigrateSegments(std::vector<ChangeRecord>* out);
   Status Relist(std::vector<ChangeRecord>* out);
-  void Remap(const std::string& old_layout, UserState* state) const;
   Status Reschedule(uint32_t id, Loaded* u, const std::vector<int>* segs, int64_t from);
   void AffectedSegments(const Record& record, std::vector<int>* segs) const;
 

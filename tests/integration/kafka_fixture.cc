@@ -33,11 +33,16 @@ std::string RunCapture(const std::string& cmd) {
   return out;
 }
 
+// A fresh folder per test process. Named by pid alone, a folder left by an
+// earlier run with a recycled pid held data folders for topics of the same
+// names, and segd resumed from their stale stores.
 std::string TempRoot() {
   static std::string root = [] {
-    auto p = std::filesystem::temp_directory_path() / ("segd-it-" + std::to_string(getpid()));
-    std::filesystem::create_directories(p);
-    return p.string();
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / ("segd-it-" + std::to_string(getpid()) + "-XXXXXX"))
+            .string();
+    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp " + tmpl + " failed");
+    return tmpl;
   }();
   return root;
 }

@@ -55,6 +55,18 @@ HttpResponse Error(int status, const char* code, const std::string& message) {
   return Json(status, std::move(body));
 }
 
+// The answer to a segment or list change that did not apply.
+HttpResponse ChangeError(const Status& s) {
+  switch (s.code()) {
+    case Status::Code::kFailedPrecondition:
+      return Error(409, "conflict", s.message());
+    case Status::Code::kResourceExhausted:
+      return Error(413, "payload_too_large", s.message());
+    default:
+      return Error(503, "unavailable", s.message());
+  }
+}
+
 std::string Rfc3339(int64_t ms) {
   std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
@@ -432,11 +444,9 @@ HttpResponse AdminApi::Handle(const HttpRequest& req) {
     }
     auto new_rules = change->rules;
     size_t count = new_rules->ListSize(new_rules->ListIndex(name));
-    Status s = catalog_->Commit(std::move(change).value());
-    if (!s.ok()) return Error(503, "unavailable", s.message());
+    Status applied = pipeline_->ChangeDefinitions(std::move(change).value(), kApplyTimeoutMs);
+    if (!applied.ok()) return ChangeError(applied);
     LogInfo("List saved", {{"list", name}, {"users", count}});
-    Status applied = pipeline_->ApplyRules(new_rules, kApplyTimeoutMs);
-    if (!applied.ok()) return Error(503, "unavailable", applied.message());
     std::string body = "{\"name\":";
     AppendJsonString(&body, name);
     return Json(200, body + fmt::format(",\"users\":{}}}", count));
@@ -466,15 +476,14 @@ HttpResponse AdminApi::Handle(const HttpRequest& req) {
       body += fmt::format(",\"line\":{},\"column\":{}}}", e.pos.line, e.pos.column);
       return Json(400, std::move(body));
     }
-    auto new_rules = change->rules;
-    Status s = catalog_->Commit(std::move(change).value());
-    if (!s.ok()) return Error(503, "unavailable", s.message());
+    Status applied = pipeline_->ChangeDefinitions(std::move(change).value(), kApplyTimeoutMs);
+    if (!applied.ok()) return ChangeError(applied);
     LogInfo("Segment saved", {{"segment", id}, {"created", !existed}});
-    Status applied = pipeline_->ApplyRules(new_rules, kApplyTimeoutMs);
-    if (!applied.ok()) return Error(503, "unavailable", applied.message());
-    int seg_index = rules::FindSegment(*new_rules, id);
+    auto now_rules = catalog_->rules();
+    int seg_index = rules::FindSegment(*now_rules, id);
+    if (seg_index < 0) return Error(409, "conflict", "segment " + id + " was deleted meanwhile");
     std::string body =
-        SegmentJson(new_rules->segments()[seg_index], *catalog_, pipeline_->MemberCounts()[id]);
+        SegmentJson(now_rules->segments()[seg_index], *catalog_, pipeline_->MemberCounts()[id]);
     body += ",\"partitions\":" + PartitionsJson(pipeline_) + "}";
     return Json(existed ? 200 : 201, std::move(body));
   }
@@ -492,12 +501,9 @@ HttpResponse AdminApi::Handle(const HttpRequest& req) {
       }
       return Error(409, "conflict", change.status().message());
     }
-    auto new_rules = change->rules;
-    Status s = catalog_->Commit(std::move(change).value());
-    if (!s.ok()) return Error(503, "unavailable", s.message());
+    Status applied = pipeline_->ChangeDefinitions(std::move(change).value(), kApplyTimeoutMs);
+    if (!applied.ok()) return ChangeError(applied);
     LogInfo("Segment deleted", {{"segment", id}});
-    Status applied = pipeline_->ApplyRules(new_rules, kApplyTimeoutMs);
-    if (!applied.ok()) return Error(503, "unavailable", applied.message());
     std::string body = "{\"deleted\":";
     AppendJsonString(&body, id);
     return Json(200, body + "}");

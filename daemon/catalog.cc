@@ -39,7 +39,71 @@ SegmentDef ToDef(const ApiSegment& s) {
   return d;
 }
 
+std::string EncodeSegment(const ApiSegment& s) {
+  std::string out = "{\"id\":";
+  AppendJsonString(&out, s.id);
+  out += ",\"name\":";
+  AppendJsonString(&out, s.name);
+  out += ",\"rule\":";
+  AppendJsonString(&out, s.rule);
+  out += fmt::format(",\"emit_initial\":{},\"created_ms\":{},\"updated_ms\":{}}}",
+                     s.emit_initial ? "true" : "false", s.created_ms, s.updated_ms);
+  return out;
+}
+
+std::string EncodeList(const ApiList& l) {
+  std::string out = "{\"name\":";
+  AppendJsonString(&out, l.name);
+  out += fmt::format(",\"updated_ms\":{},\"users\":[", l.updated_ms);
+  for (size_t j = 0; j < l.users.size(); ++j) {
+    if (j > 0) out += ",";
+    AppendJsonString(&out, l.users[j]);
+  }
+  return out + "]}";
+}
+
+// Empty when `e` is a segment entry; otherwise what is wrong with it.
+std::optional<std::string> DecodeSegment(simdjson::dom::element e, ApiSegment* s) {
+  std::string_view id, name, rule;
+  if (e["id"].get(id) || e["name"].get(name) || e["rule"].get(rule) ||
+      e["emit_initial"].get(s->emit_initial) || e["created_ms"].get(s->created_ms) ||
+      e["updated_ms"].get(s->updated_ms)) {
+    return "a segment entry lacks a field";
+  }
+  s->id = id;
+  s->name = name;
+  s->rule = rule;
+  return std::nullopt;
+}
+
+std::optional<std::string> DecodeList(simdjson::dom::element e, ApiList* l) {
+  std::string_view name;
+  simdjson::dom::array users;
+  if (e["name"].get(name) || e["users"].get(users) || e["updated_ms"].get(l->updated_ms)) {
+    return "a list entry lacks a field";
+  }
+  l->name = name;
+  for (simdjson::dom::element u : users) {
+    std::string_view id;
+    if (u.get(id)) return "list " + l->name + " holds a user id that is not a string";
+    l->users.emplace_back(id);
+  }
+  return std::nullopt;
+}
+
+// Definition order of the API segments (SEMANTICS.md §5): by creation,
+// which every instance reads from the entries themselves, so the order is
+// the same wherever and whenever the definitions topic is read.
+void SortByCreation(std::vector<ApiSegment>* segments) {
+  std::stable_sort(segments->begin(), segments->end(), [](const ApiSegment& a, const ApiSegment& b) {
+    return a.created_ms != b.created_ms ? a.created_ms < b.created_ms : a.id < b.id;
+  });
+}
+
 }  // namespace
+
+std::string SegmentEntryKey(const std::string& id) { return "segment:" + id; }
+std::string ListEntryKey(const std::string& name) { return "list:" + name; }
 
 Status RuleFileRefused(const std::string& path, const std::vector<RuleError>& errors) {
   std::string msg = "rule file " + path + " refused:";
@@ -151,19 +215,30 @@ Result<Catalog::Change> Catalog::PreparePut(const ApiSegment& seg,
   Change change;
   change.segments = api_segments();
   change.lists = api_lists();
+  ApiSegment put = seg;
+  put.updated_ms = NowMs();
+  put.created_ms = put.updated_ms;
   bool replaced = false;
   for (auto& s : change.segments) {
-    if (s.id != seg.id) continue;
-    int64_t created = s.created_ms;
-    s = seg;
-    s.created_ms = created;
-    s.updated_ms = NowMs();
-    replaced = true;
+    if (s.id == seg.id) {
+      put.created_ms = s.created_ms;
+      replaced = true;
+    }
   }
   if (!replaced) {
-    change.segments.push_back(seg);
-    change.segments.back().created_ms = change.segments.back().updated_ms = NowMs();
+    // A new segment goes after the existing ones, whatever the clock did.
+    for (const auto& s : change.segments) put.created_ms = std::max(put.created_ms, s.created_ms + 1);
   }
+  return WithSegment(std::move(change), std::move(put), errors);
+}
+
+Result<Catalog::Change> Catalog::WithSegment(Change change, ApiSegment seg,
+                                             std::vector<RuleError>* errors) const {
+  std::erase_if(change.segments, [&](const ApiSegment& s) { return s.id == seg.id; });
+  change.key = SegmentEntryKey(seg.id);
+  change.value = EncodeSegment(seg);
+  change.segments.push_back(std::move(seg));
+  SortByCreation(&change.segments);
   auto rules = Compile(change.segments, change.lists, errors, nullptr);
   if (!rules.ok()) return rules.status();
   change.rules = *rules;
@@ -182,6 +257,8 @@ Result<Catalog::Change> Catalog::PrepareDelete(const std::string& id,
   size_t before = change.segments.size();
   std::erase_if(change.segments, [&](const ApiSegment& s) { return s.id == id; });
   if (change.segments.size() == before) return Status::NotFound("no segment " + id);
+  change.key = SegmentEntryKey(id);
+  change.value.reset();
   std::vector<RuleError> compile_errors;
   auto rules = Compile(change.segments, change.lists, &compile_errors, nullptr);
   if (!rules.ok()) {
@@ -207,11 +284,19 @@ Result<Catalog::Change> Catalog::PreparePutList(const std::string& name,
   Change change;
   change.segments = api_segments();
   change.lists = api_lists();
+  return WithList(std::move(change), ApiList{name, std::move(users), NowMs()});
+}
+
+Result<Catalog::Change> Catalog::WithList(Change change, ApiList list) const {
+  change.key = ListEntryKey(list.name);
+  change.value = EncodeList(list);
   auto it = std::find_if(change.lists.begin(), change.lists.end(),
-                         [&](const ApiList& l) { return l.name == name; });
-  if (it == change.lists.end()) it = change.lists.insert(change.lists.end(), ApiList{name, {}, 0});
-  it->users = std::move(users);
-  it->updated_ms = NowMs();
+                         [&](const ApiList& l) { return l.name == list.name; });
+  if (it == change.lists.end()) {
+    change.lists.push_back(std::move(list));
+  } else {
+    *it = std::move(list);
+  }
   std::vector<RuleError> errors;
   auto rules = Compile(change.segments, change.lists, &errors, nullptr);
   if (!rules.ok()) return rules.status();
@@ -219,8 +304,147 @@ Result<Catalog::Change> Catalog::PreparePutList(const std::string& name,
   return change;
 }
 
-Status Catalog::Commit(Change change) {
-  SEGD_RETURN_IF_ERROR(Save(change));
+Result<Catalog::Change> Catalog::PrepareEntry(const std::string& key,
+                                              const std::optional<std::string>& value,
+                                              std::vector<RuleError>* errors) const {
+  Change change;
+  change.segments = api_segments();
+  change.lists = api_lists();
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (value && parser.parse(*value).get(doc) != simdjson::SUCCESS) {
+    return Status::InvalidArgument("entry " + key + ": not valid JSON");
+  }
+  if (key.rfind("segment:", 0) == 0) {
+    std::string id = key.substr(8);
+    if (IsFileSegment(id)) {
+      return Status::FailedPrecondition("segment " + id + " is defined in the rule file");
+    }
+    if (!value) {
+      if (!api_segment(id)) {
+        change.unchanged = true;
+        change.rules = rules();
+        return change;
+      }
+      return PrepareDelete(id, errors);
+    }
+    if (EntryValue(key) == value) {  // e.g. a request that lost a race, put back
+      change.unchanged = true;
+      change.rules = rules();
+      return change;
+    }
+    ApiSegment seg;
+    if (auto why = DecodeSegment(doc, &seg)) return Status::InvalidArgument("entry " + key + ": " + *why);
+    if (seg.id != id) return Status::InvalidArgument("entry " + key + " defines segment " + seg.id);
+    return WithSegment(std::move(change), std::move(seg), errors);
+  }
+  if (key.rfind("list:", 0) == 0) {
+    std::string name = key.substr(5);
+    if (IsFileList(name)) {
+      return Status::FailedPrecondition("list " + name + " is declared in the rule file");
+    }
+    if (!value) {  // no route deletes a list; an operator's tombstone does
+      std::erase_if(change.lists, [&](const ApiList& l) { return l.name == name; });
+      change.key = key;
+      auto rules = Compile(change.segments, change.lists, errors, nullptr);
+      if (!rules.ok()) return rules.status();
+      change.rules = *rules;
+      return change;
+    }
+    if (EntryValue(key) == value) {
+      change.unchanged = true;
+      change.rules = rules();
+      return change;
+    }
+    ApiList list;
+    if (auto why = DecodeList(doc, &list)) return Status::InvalidArgument("entry " + key + ": " + *why);
+    if (list.name != name) return Status::InvalidArgument("entry " + key + " defines list " + list.name);
+    return WithList(std::move(change), std::move(list));
+  }
+  return Status::InvalidArgument("entry " + key + ": not a segment or list");
+}
+
+void Catalog::Rebuild(const std::map<std::string, std::optional<std::string>>& last,
+                      std::vector<std::string>* skipped) {
+  std::vector<ApiSegment> segments;
+  std::vector<ApiList> lists;
+  simdjson::dom::parser parser;
+  for (const auto& [key, value] : last) {
+    if (!value) continue;
+    simdjson::dom::element doc;
+    std::optional<std::string> why;
+    if (parser.parse(*value).get(doc) != simdjson::SUCCESS) {
+      why = "not valid JSON";
+    } else if (key.rfind("segment:", 0) == 0) {
+      ApiSegment s;
+      why = DecodeSegment(doc, &s);
+      if (!why && (s.id != key.substr(8) || IsFileSegment(s.id))) {
+        why = "defines a segment of the rule file or of another key";
+      }
+      if (!why) segments.push_back(std::move(s));
+    } else if (key.rfind("list:", 0) == 0) {
+      ApiList l;
+      why = DecodeList(doc, &l);
+      if (!why && (l.name != key.substr(5) || IsFileList(l.name))) {
+        why = "defines a list of the rule file or of another key";
+      }
+      if (!why) lists.push_back(std::move(l));
+    } else {
+      why = "not a segment or list";
+    }
+    if (why) skipped->push_back(key + ": " + *why);
+  }
+  SortByCreation(&segments);
+  std::vector<RuleError> errors;
+  auto rules = Compile(segments, lists, &errors, nullptr);
+  if (!rules.ok()) {
+    std::vector<ApiSegment> kept;
+    for (auto& s : segments) {
+      kept.push_back(s);
+      errors.clear();
+      if (!Compile(kept, lists, &errors, nullptr).ok()) {
+        kept.pop_back();
+        skipped->push_back(SegmentEntryKey(s.id) + ": " +
+                           (errors.empty() ? std::string("does not compile") : errors.front().reason));
+      }
+    }
+    segments = std::move(kept);
+    errors.clear();
+    rules = Compile(segments, lists, &errors, nullptr);
+  }
+  std::lock_guard lock(mu_);
+  segments_ = std::move(segments);
+  lists_ = std::move(lists);
+  if (rules.ok()) rules_ = *rules;
+}
+
+std::optional<std::string> Catalog::EntryValue(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  for (const auto& s : segments_) {
+    if (SegmentEntryKey(s.id) == key) return EncodeSegment(s);
+  }
+  for (const auto& l : lists_) {
+    if (ListEntryKey(l.name) == key) return EncodeList(l);
+  }
+  return std::nullopt;
+}
+
+std::vector<std::pair<std::string, std::string>> Catalog::Entries() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& s : api_segments()) out.emplace_back(SegmentEntryKey(s.id), EncodeSegment(s));
+  for (const auto& l : api_lists()) out.emplace_back(ListEntryKey(l.name), EncodeList(l));
+  return out;
+}
+
+Status Catalog::Save() const {
+  Change change;
+  change.segments = api_segments();
+  change.lists = api_lists();
+  return Save(change);
+}
+
+Status Catalog::Commit(Change change, bool save) {
+  if (save) SEGD_RETURN_IF_ERROR(Save(change));
   std::lock_guard lock(mu_);
   segments_ = std::move(change.segments);
   lists_ = std::move(change.lists);
@@ -249,32 +473,14 @@ Status Catalog::Load() {
   if (doc["segments"].get(segments) != simdjson::SUCCESS) return bad("no segments array");
   for (simdjson::dom::element e : segments) {
     ApiSegment s;
-    std::string_view id, name, rule;
-    if (e["id"].get(id) || e["name"].get(name) || e["rule"].get(rule) ||
-        e["emit_initial"].get(s.emit_initial) || e["created_ms"].get(s.created_ms) ||
-        e["updated_ms"].get(s.updated_ms)) {
-      return bad("a segment entry lacks a field");
-    }
-    s.id = id;
-    s.name = name;
-    s.rule = rule;
+    if (auto why = DecodeSegment(e, &s)) return bad(*why);
     segments_.push_back(std::move(s));
   }
   simdjson::dom::array lists;
   if (doc["lists"].get(lists) == simdjson::SUCCESS) {  // absent before lists
     for (simdjson::dom::element e : lists) {
       ApiList l;
-      std::string_view name;
-      simdjson::dom::array users;
-      if (e["name"].get(name) || e["users"].get(users) || e["updated_ms"].get(l.updated_ms)) {
-        return bad("a list entry lacks a field");
-      }
-      l.name = name;
-      for (simdjson::dom::element u : users) {
-        std::string_view id;
-        if (u.get(id)) return bad("list " + l.name + " holds a user id that is not a string");
-        l.users.emplace_back(id);
-      }
+      if (auto why = DecodeList(e, &l)) return bad(*why);
       lists_.push_back(std::move(l));
     }
   }
@@ -285,29 +491,11 @@ Status Catalog::Save(const Change& change) const {
   const std::vector<ApiSegment>& segments = change.segments;
   std::string out = fmt::format("{{\"version\":{},\"segments\":[", kFormatVersion);
   for (size_t i = 0; i < segments.size(); ++i) {
-    const ApiSegment& s = segments[i];
-    if (i > 0) out += ",";
-    out += "\n{\"id\":";
-    AppendJsonString(&out, s.id);
-    out += ",\"name\":";
-    AppendJsonString(&out, s.name);
-    out += ",\"rule\":";
-    AppendJsonString(&out, s.rule);
-    out += fmt::format(",\"emit_initial\":{},\"created_ms\":{},\"updated_ms\":{}}}",
-                       s.emit_initial ? "true" : "false", s.created_ms, s.updated_ms);
+    out += (i > 0 ? ",\n" : "\n") + EncodeSegment(segments[i]);
   }
   out += "\n],\"lists\":[";
   for (size_t i = 0; i < change.lists.size(); ++i) {
-    const ApiList& l = change.lists[i];
-    if (i > 0) out += ",";
-    out += "\n{\"name\":";
-    AppendJsonString(&out, l.name);
-    out += fmt::format(",\"updated_ms\":{},\"users\":[", l.updated_ms);
-    for (size_t j = 0; j < l.users.size(); ++j) {
-      if (j > 0) out += ",";
-      AppendJsonString(&out, l.users[j]);
-    }
-    out += "]}";
+    out += (i > 0 ? ",\n" : "\n") + EncodeList(change.lists[i]);
   }
   out += "\n]}\n";
   std::filesystem::create_directories(std::filesystem::path(path_).parent_path());

@@ -1,13 +1,16 @@
 // The segment definitions and lists segd runs: the rule file's, then those
-// created or uploaded through the admin API (SEMANTICS.md §5: a new segment
-// goes after the existing ones). API segments and lists persist in
-// `<data_dir>/catalog.json`, written atomically before a change is applied,
-// so a restart runs the same rule set.
+// created or uploaded through the admin API, in creation order (SEMANTICS.md
+// §5: a new segment goes after the existing ones). A change is prepared
+// here, travels as an entry of the definitions topic (PrepareEntry reads
+// one back; Rebuild reads the whole compacted topic) and is kept in
+// `<data_dir>/catalog.json`, written atomically: with definitions.enabled
+// off that file is what a restart runs, otherwise a copy for offline tools.
 //
 // Thread-safety: every method may be called from any thread; changes are
 // serialized by the caller (one writer at a time: the admin API's).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,6 +46,11 @@ struct ApiList {
   int64_t updated_ms = 0;
 };
 
+// Keys of the definitions topic's entries (stream/definitions_log.h): one
+// per API segment and per uploaded list; values as in catalog.json.
+std::string SegmentEntryKey(const std::string& id);
+std::string ListEntryKey(const std::string& name);
+
 class Catalog {
  public:
   // Reads the rule file and the persisted API segments, and compiles them.
@@ -68,14 +76,40 @@ class Catalog {
     std::vector<ApiSegment> segments;
     std::vector<ApiList> lists;
     std::shared_ptr<const rules::RuleSet> rules;
+    // The change as a definitions topic entry (SegmentEntryKey or
+    // ListEntryKey; value nullopt: a deletion).
+    std::string key;
+    std::optional<std::string> value;
+    bool unchanged = false;  // an entry that changes nothing (a repeated deletion)
   };
   Result<Change> PreparePut(const ApiSegment& seg, std::vector<RuleError>* errors) const;
   Result<Change> PrepareDelete(const std::string& id, std::vector<RuleError>* errors) const;
   // The catalog with list `name` replaced by `users` (created when new). A
   // list of the rule file is refused (FailedPrecondition).
   Result<Change> PreparePutList(const std::string& name, std::vector<std::string> users) const;
-  // Persists `change` and makes it current.
-  Status Commit(Change change);
+  // The change a definitions topic entry makes (the entry's own times and
+  // creation order are kept). An entry that does not apply (bad content, a
+  // rule-file name, a rule set that no longer compiles) is an error.
+  Result<Change> PrepareEntry(const std::string& key, const std::optional<std::string>& value,
+                              std::vector<RuleError>* errors) const;
+  // Makes `change` current, persisting it first when `save`.
+  Status Commit(Change change, bool save = true);
+  // Replaces the API segments and lists (in memory) by what the
+  // definitions topic holds once each key's last entry is taken (`last`:
+  // key → value, nullopt for a deletion), as a compacted topic read from
+  // its beginning gives them. Entries that do not apply are left out and
+  // named in `skipped`; should the whole not compile (an entry that lost a
+  // race with another instance's), the segments that do are kept, in
+  // definition order.
+  void Rebuild(const std::map<std::string, std::optional<std::string>>& last,
+               std::vector<std::string>* skipped);
+  // The current value of a definitions entry (nullopt: nothing defined).
+  std::optional<std::string> EntryValue(const std::string& key) const;
+  // Persists the current API segments and lists.
+  Status Save() const;
+  // The current API segments (in definition order) and lists as
+  // definitions topic entries (key, value).
+  std::vector<std::pair<std::string, std::string>> Entries() const;
 
  private:
   Catalog() = default;
@@ -83,6 +117,8 @@ class Catalog {
                                                         const std::vector<ApiList>& lists,
                                                         std::vector<RuleError>* errors,
                                                         std::vector<RuleError>* warnings) const;
+  Result<Change> WithSegment(Change change, ApiSegment seg, std::vector<RuleError>* errors) const;
+  Result<Change> WithList(Change change, ApiList list) const;
   Status Load();
   Status Save(const Change& change) const;
 

@@ -32,6 +32,10 @@ const OptionSpec kOptions[] = {
      "Mirror each partition's state to a compacted changelog topic (<group_id>-<input>-changelog), "
      "in the same transactions, and restore a partition from it when its local store is not the "
      "committed one"},
+    {"definitions.enabled", "bool", "true",
+     "Send segment and list changes made through the admin API to the compacted definitions topic "
+     "(<group_id>-definitions), which every instance of the group reads and applies in order; "
+     "false: they stay with the instance that took them (catalog.json)"},
     {"workers", "int", "0",
      "Threads that process the assigned partitions (each partition on one at a time); 0: one per core"},
     {"kafka.brokers", "string", "127.0.0.1:9092", "Bootstrap brokers, host:port[,host:port]"},
@@ -204,6 +208,7 @@ Config Build(const std::map<std::string, std::string>& values, std::vector<std::
   c.create_topics = b.Bool("topics.create");
   c.output_partitions = static_cast<int>(b.Int("topics.output_partitions"));
   c.changelog = b.Bool("changelog.enabled");
+  c.definitions = b.Bool("definitions.enabled");
   int64_t workers = b.Int("workers");
   b.Check(workers >= 0 && workers <= 1024, "workers: 0 (one per core) to 1024");
   c.workers = workers == 0 ? CoreCount() : static_cast<int>(workers);

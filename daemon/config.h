@@ -31,6 +31,7 @@ struct Config {
   ClockMode clock = ClockMode::kWall;
   int workers = 1;  // threads processing partitions (resolved: 0 in the file is the core count)
   bool changelog = false;  // mirror partition state to changelog topics
+  bool definitions = true;  // API changes travel on the definitions topic
   KafkaSettings kafka;
   std::string group_id;
   std::string instance_id;
@@ -81,6 +82,12 @@ bool ParseBytes(const std::string& text, uint64_t* out);
 // partition per input partition, compacted.
 inline std::string ChangelogTopic(const Config& config, const std::string& input) {
   return config.group_id + "-" + input + "-changelog";
+}
+
+// The definitions topic (definitions.enabled): one compacted partition of
+// the API's segment and list changes, read by every instance of the group.
+inline std::string DefinitionsTopic(const Config& config) {
+  return config.group_id + "-definitions";
 }
 
 }  // namespace segd

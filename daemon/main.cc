@@ -56,7 +56,7 @@ int RunCommand(const std::string& config_path, const std::map<std::string, std::
   }
   auto rules = (*catalog)->rules();
   Metrics metrics;
-  Pipeline pipeline(*config, rules, &metrics);
+  Pipeline pipeline(*config, catalog->get(), &metrics);
   g_pipeline = &pipeline;
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);

@@ -28,9 +28,12 @@ void Backoff(int* ms) {
 
 }  // namespace
 
-Pipeline::Pipeline(const Config& config, std::shared_ptr<const rules::RuleSet> rules,
-                   Metrics* metrics)
-    : config_(config), rules_(std::move(rules)), metrics_(metrics), pool_(config.workers) {
+Pipeline::Pipeline(const Config& config, Catalog* catalog, Metrics* metrics)
+    : config_(config),
+      catalog_(catalog),
+      rules_(catalog->rules()),
+      metrics_(metrics),
+      pool_(config.workers) {
   for (int w = 0; w < pool_.size(); ++w) {
     decoders_.push_back(std::make_unique<RecordDecoder>(config.decoder));
   }
@@ -76,6 +79,7 @@ Status Pipeline::Start() {
       }
     }
   }
+  if (config_.definitions) SEGD_RETURN_IF_ERROR(LoadDefinitions());
   SEGD_RETURN_IF_ERROR(CreateProducer());
   ConsumerOptions co;
   co.kafka = config_.kafka;
@@ -91,6 +95,113 @@ Status Pipeline::Start() {
     topic_partitions_[t] = *n;
   }
   return Status::Ok();
+}
+
+Status Pipeline::LoadDefinitions() {
+  std::string topic = DefinitionsTopic(config_);
+  SEGD_RETURN_IF_ERROR(CreateTopics(config_.kafka, {{topic, 1, -1, DefinitionsLog::TopicConfig()}},
+                                    kKafkaTimeoutMs));
+  auto log = DefinitionsLog::Open(config_.kafka, topic);
+  if (!log.ok()) return log.status();
+  definitions_ = std::move(log).value();
+  std::vector<DefinitionEntry> entries;
+  SEGD_RETURN_IF_ERROR(definitions_->ReadToEnd(kKafkaTimeoutMs, &entries));
+  auto saved = catalog_->Entries();
+  if (entries.empty() && !saved.empty()) {
+    // API segments and lists from before the topic (catalog.json): they
+    // become its first entries.
+    for (const auto& [key, value] : saved) {
+      auto offset = definitions_->Publish(key, value);
+      if (!offset.ok()) return offset.status();
+    }
+    LogInfo("Saved API segments and lists published to the definitions topic",
+            {{"topic", topic}, {"entries", saved.size()}});
+    SEGD_RETURN_IF_ERROR(definitions_->ReadToEnd(kKafkaTimeoutMs, &entries));
+  }
+  // The topic is the truth (catalog.json may hold a segment deleted
+  // meanwhile): each key's last entry, as compaction leaves it, whatever
+  // compaction has done so far.
+  std::map<std::string, std::optional<std::string>> last;
+  for (DefinitionEntry& e : entries) last[e.key] = std::move(e.value);
+  std::vector<std::string> skipped;
+  catalog_->Rebuild(last, &skipped);
+  for (const auto& why : skipped) LogError("Definitions entry does not apply; skipped", {{"entry", why}});
+  size_t refused = skipped.size();
+  SEGD_RETURN_IF_ERROR(catalog_->Save());
+  rules_ = catalog_->rules();
+  definitions_applied_ = definitions_->position();
+  LogInfo("Definitions read", {{"topic", topic},
+                               {"entries", entries.size()},
+                               {"refused", refused},
+                               {"segments", rules_->segments().size()}});
+  return Status::Ok();
+}
+
+Status Pipeline::TailDefinitions(bool to_end) {
+  if (definitions_ == nullptr) return Status::Ok();
+  std::vector<DefinitionEntry> entries;
+  Status s = to_end ? definitions_->ReadToEnd(kKafkaTimeoutMs, &entries)
+                    : definitions_->Poll(0, &entries);
+  for (const DefinitionEntry& e : entries) ApplyDefinition(e);
+  if (!s.ok()) LogWarn("Cannot read the definitions topic", {{"error", s.ToString()}});
+  return Status::Ok();
+}
+
+void Pipeline::ApplyDefinition(const DefinitionEntry& e) {
+  std::vector<RuleError> errors;
+  auto change = catalog_->PrepareEntry(e.key, e.value, &errors);
+  Status outcome = change.status();
+  if (!change.ok()) {
+    // Another instance's change came first and this one no longer fits
+    // (e.g. it reads a segment just deleted): every instance skips it.
+    LogError("Definitions entry does not apply; skipped",
+             {{"offset", e.offset}, {"key", e.key}, {"error", outcome.ToString()}});
+  } else if (!change->unchanged) {
+    // The partitions first: the API shows the catalog's segments, and their
+    // member counts are the partitions'.
+    outcome = ApplyRuleSet(change->rules);
+    (void)catalog_->Commit(std::move(change).value(), false);  // no save: cannot fail
+    Status saved = catalog_->Save();  // a copy for offline tools: the topic is the truth
+    if (!saved.ok()) LogWarn("Cannot save catalog.json", {{"error", saved.ToString()}});
+    LogInfo("Definition applied",
+            {{"offset", e.offset}, {"key", e.key}, {"deleted", !e.value}, {"ok", outcome.ok()}});
+  }
+  std::lock_guard lock(definitions_mu_);
+  definition_outcomes_[e.offset] = outcome;
+  while (definition_outcomes_.size() > 1000) definition_outcomes_.erase(definition_outcomes_.begin());
+  definitions_applied_ = e.offset + 1;
+  definitions_cv_.notify_all();
+}
+
+Status Pipeline::ChangeDefinitions(Catalog::Change change, int timeout_ms) {
+  if (definitions_ == nullptr) {
+    auto rules = change.rules;
+    SEGD_RETURN_IF_ERROR(catalog_->Commit(std::move(change)));
+    return ApplyRules(std::move(rules), timeout_ms);
+  }
+  auto offset = definitions_->Publish(change.key, change.value);
+  if (!offset.ok()) return offset.status();
+  std::unique_lock lock(definitions_mu_);
+  if (!definitions_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                                [&] { return definitions_applied_ > *offset; })) {
+    return Status::Unavailable(
+        "the change is in the definitions topic and will apply when the pipeline gets to it");
+  }
+  auto it = definition_outcomes_.find(*offset);
+  if (it == definition_outcomes_.end()) return Status::Ok();  // compacted away: a later one won
+  Status outcome = it->second;
+  lock.unlock();
+  if (outcome.code() == Status::Code::kInvalidArgument ||
+      outcome.code() == Status::Code::kFailedPrecondition) {
+    // Another instance's change came first and this one was skipped
+    // everywhere. The topic still holds it as its key's last entry: put
+    // back what every instance runs, so that a reader of the compacted
+    // topic builds the same catalog.
+    auto undo = definitions_->Publish(change.key, catalog_->EntryValue(change.key));
+    if (!undo.ok()) LogWarn("Cannot put back a skipped definition", {{"key", change.key}});
+    return Status::FailedPrecondition(outcome.message());
+  }
+  return outcome;
 }
 
 Status Pipeline::CreateProducer() {
@@ -125,6 +236,10 @@ int Pipeline::TopicPartitions(const std::string& topic) {
 // ended (DESIGN.md, "On assignment").
 void Pipeline::OnAssigned(const std::vector<TopicPartition>& parts,
                           std::vector<PartitionOffset>* start) {
+  // Every definition the partitions' last owners applied was published
+  // before they gave the partitions up: read up to the topic's end, so no
+  // partition goes back to an older rule set.
+  TailDefinitions(true);
   auto committed = consumer_->Committed(parts, kKafkaTimeoutMs);
   for (size_t i = 0; i < parts.size(); ++i) {
     const TopicPartition& tp = parts[i];
@@ -216,10 +331,20 @@ Status Pipeline::ApplyPendingRules() {
     cmd = command_;
   }
   if (cmd == nullptr) return Status::Ok();
+  Status s = ApplyRuleSet(cmd->rules);
+  std::lock_guard lock(command_mu_);
+  cmd->result = s;
+  cmd->done = true;
+  command_ = nullptr;
+  command_cv_.notify_all();
+  return s;
+}
+
+Status Pipeline::ApplyRuleSet(std::shared_ptr<const rules::RuleSet> rules) {
   // Each partition is reopened under the new rule set; its next batch (run
   // here, without records) carries its state over (rules/definitions.cc).
   auto old = rules_;  // partitions still read it until each has switched
-  rules_ = cmd->rules;
+  rules_ = std::move(rules);
   Status s = Status::Ok();
   int64_t wall = WallMs();
   static const std::vector<const InputMessage*> kNone;
@@ -237,11 +362,6 @@ Status Pipeline::ApplyPendingRules() {
   }
   if (s.ok()) s = Deliver();
   UpdateMemberCounts();
-  std::lock_guard lock(command_mu_);
-  cmd->result = s;
-  cmd->done = true;
-  command_ = nullptr;
-  command_cv_.notify_all();
   return s;
 }
 
@@ -440,6 +560,7 @@ Status Pipeline::Run() {
     if (!assign_error_.ok()) return assign_error_;
     auto started = std::chrono::steady_clock::now();
     SEGD_RETURN_IF_ERROR(ApplyPendingRules());
+    SEGD_RETURN_IF_ERROR(TailDefinitions(false));
     SEGD_RETURN_IF_ERROR(Process(*batch));
     Status s = Deliver();
     if (!s.ok()) {

@@ -24,11 +24,13 @@
 
 #include "common/status.h"
 #include "common/worker_pool.h"
+#include "daemon/catalog.h"
 #include "daemon/config.h"
 #include "daemon/partition.h"
 #include "metrics/metrics.h"
 #include "rules/plan.h"
 #include "stream/consumer.h"
+#include "stream/definitions_log.h"
 #include "stream/producer.h"
 #include "stream/record_decoder.h"
 
@@ -36,12 +38,15 @@ namespace segd {
 
 class Pipeline : public RebalanceListener {
  public:
-  // `metrics` must outlive the pipeline.
-  Pipeline(const Config& config, std::shared_ptr<const rules::RuleSet> rules, Metrics* metrics);
+  // `catalog` and `metrics` must outlive the pipeline.
+  Pipeline(const Config& config, Catalog* catalog, Metrics* metrics);
   ~Pipeline() override;
 
   // Creates missing output topics, the consumer and the producer, and
   // fences any earlier incarnation of this instance's transactional id.
+  // With definitions.enabled, reads the definitions topic to its end first
+  // (the catalog then holds what it says), publishing a catalog.json from
+  // before the topic existed when the topic is empty.
   Status Start();
   // Consumes until Stop(); finishes and commits the batch in hand, then
   // leaves the group. Returns an error only when it cannot go on.
@@ -50,13 +55,19 @@ class Pipeline : public RebalanceListener {
 
   bool ready() const { return ready_; }
 
-  // Makes `rules` the rule set of every partition (a run-time segment
-  // change, SEMANTICS.md §5): each partition carries its state over and
-  // evaluates the new and changed segments in a batch of its own, then the
-  // output is delivered; MemberCounts() then has the new counts.
-  // Thread-safe; waits up to `timeout_ms` for the pipeline thread
-  // (Unavailable when it does not get there).
-  Status ApplyRules(std::shared_ptr<const rules::RuleSet> rules, int timeout_ms);
+  // Makes a prepared catalog change (an API segment or list change,
+  // SEMANTICS.md §5) the rule set of every partition: each partition
+  // carries its state over and evaluates the new and changed segments in a
+  // batch of its own, then the output is delivered; MemberCounts() then has
+  // the new counts. With definitions.enabled the change goes to the
+  // definitions topic and this waits until this instance has read and
+  // applied it, in the topic's order (every other instance does the same);
+  // otherwise it is saved in catalog.json and handed to the pipeline thread.
+  // Thread-safe, for one caller at a time; waits up to `timeout_ms`
+  // (Unavailable when the change is not applied by then; it may still be).
+  // FailedPrecondition: the change no longer applies (another instance's
+  // change came first); ResourceExhausted: larger than the topic takes.
+  Status ChangeDefinitions(Catalog::Change change, int timeout_ms);
 
   // Calls fn(tp, store) for each assigned partition's store, in (topic,
   // partition) order, while no partition can be closed. For the admin
@@ -88,8 +99,22 @@ class Pipeline : public RebalanceListener {
   void ApplyBackpressure();
   // Whether some partition has due timers (the next poll should not wait).
   bool TimersDue(int64_t wall_ms) const;
-  // Runs a pending ApplyRules on the pipeline thread.
+  // Hands `rules` to the pipeline thread and waits for it to apply them
+  // (definitions.enabled off).
+  Status ApplyRules(std::shared_ptr<const rules::RuleSet> rules, int timeout_ms);
+  // Runs a pending rule change (definitions.enabled off) on the pipeline
+  // thread.
   Status ApplyPendingRules();
+  // Makes `rules` every partition's rule set and migrates them.
+  Status ApplyRuleSet(std::shared_ptr<const rules::RuleSet> rules);
+  // Reads the definitions topic from the beginning (Start).
+  Status LoadDefinitions();
+  // Applies the definitions entries that have arrived (waiting up to
+  // `wait_ms` for one), or all up to the topic's end when `to_end`.
+  Status TailDefinitions(bool to_end);
+  // Applies one entry to the catalog and the partitions; its outcome goes
+  // to a ChangeDefinitions waiting for it.
+  void ApplyDefinition(const DefinitionEntry& entry);
   void UpdateMemberCounts();
   Status CreateProducer();
   int TopicPartitions(const std::string& topic);
@@ -102,6 +127,7 @@ class Pipeline : public RebalanceListener {
   };
 
   const Config& config_;
+  Catalog* catalog_;
   std::shared_ptr<const rules::RuleSet> rules_;
   Metrics* metrics_;
   // Partitions are processed on the pool's workers (`workers`), each with
@@ -116,7 +142,14 @@ class Pipeline : public RebalanceListener {
   mutable std::shared_mutex partitions_mu_;
   std::mutex command_mu_;
   std::condition_variable command_cv_;
-  std::shared_ptr<RulesCommand> command_;  // pending ApplyRules
+  std::shared_ptr<RulesCommand> command_;  // pending rule change (no definitions topic)
+  // definitions.enabled: the topic, and the outcome of each entry applied
+  // (recent ones) for the ChangeDefinitions waiting on it.
+  std::unique_ptr<DefinitionsLog> definitions_;
+  std::mutex definitions_mu_;
+  std::condition_variable definitions_cv_;
+  int64_t definitions_applied_ = 0;  // offset after the last entry applied
+  std::map<int64_t, Status> definition_outcomes_;
   mutable std::mutex counts_mu_;
   std::map<std::string, uint64_t> member_counts_;
   std::map<std::string, int> topic_partitions_;

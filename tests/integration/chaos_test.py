@@ -118,6 +118,50 @@ def read_topic(brokers, topic, fmt, committed=True):
                           timeout=300).stdout
 
 
+def compare_with_replay(segd, brokers, topic_in, topic_out, rules, timeout=300):
+    """Replays each partition of `topic_in` (records in offset order) with
+    `segd replay`, waits for a read_committed consumer of `topic_out` to see
+    as many change records, and compares per user (ids and records, in
+    order). Prints what differs; returns (users differing, records expected)."""
+    raw = read_topic(brokers, topic_in, "%p\t%o\t%s\n", committed=False)
+    parts = {}
+    for line in raw.splitlines():
+        part, off, value = line.split("\t", 2)
+        parts.setdefault(int(part), []).append((int(off), value))
+    expected = {}
+    for part, recs in parts.items():
+        recs.sort()
+        out = subprocess.run([segd, "replay", "--rules", rules, "--input", "-"],
+                             input="".join(v + "\n" for _, v in recs), capture_output=True,
+                             text=True, check=True).stdout
+        for l in out.splitlines():
+            c = json.loads(l)
+            expected.setdefault(c["user_id"], []).append(c["id"] + " " + l)
+    total = sum(len(v) for v in expected.values())
+
+    def output():
+        got = {}
+        for l in read_topic(brokers, topic_out, "%s\n").splitlines():
+            c = json.loads(l)
+            got.setdefault(c["user_id"], []).append(c["id"] + " " + l)
+        return got
+
+    wait_for(lambda: sum(len(v) for v in output().values()) >= total, timeout)
+    time.sleep(3)  # anything extra would show now
+    got = output()
+    bad = [u for u in set(expected) | set(got) if expected.get(u) != got.get(u)]
+    print(f"expected {total} change records for {len(expected)} users; "
+          f"got {sum(len(v) for v in got.values())}; users differing: {len(bad)}")
+    for u in sorted(bad)[:5]:
+        e, g = expected.get(u, []), got.get(u, [])
+        print(f"  {u}: expected {len(e)}, got {len(g)}")
+        for x, y in zip(e + [""] * len(g), g + [""] * len(e)):
+            if x != y:
+                print(f"    first difference:\n      expected {x[:160]}\n      got      {y[:160]}")
+                break
+    return bad, total
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("segd")
@@ -315,51 +359,11 @@ def main():
         producer.join()
         print(f"{producer.sent} records produced", flush=True)
         # Every partition's records, in offset order, replayed one by one.
-        raw = read_topic(brokers, topic_in, "%p\t%o\t%s\n", committed=False)
-        parts = {}
-        for line in raw.splitlines():
-            part, off, value = line.split("\t", 2)
-            parts.setdefault(int(part), []).append((int(off), value))
-        expected = {}
-        for part, recs in parts.items():
-            recs.sort()
-            out = subprocess.run([a.segd, "replay", "--rules", rules, "--input", "-"],
-                                 input="".join(v + "\n" for _, v in recs), capture_output=True,
-                                 text=True, check=True).stdout
-            for l in out.splitlines():
-                c = json.loads(l)
-                expected.setdefault(c["user_id"], []).append(c["id"] + " " + l)
-        total = sum(len(v) for v in expected.values())
-
-        deadline = time.time() + 300
-        got = {}
-        while time.time() < deadline:
-            got = {}
-            for l in read_topic(brokers, topic_out, "%s\n").splitlines():
-                c = json.loads(l)
-                got.setdefault(c["user_id"], []).append(c["id"] + " " + l)
-            if sum(len(v) for v in got.values()) >= total:
-                break
-            time.sleep(3)
-        time.sleep(3)  # anything extra would show now
-        got = {}
-        for l in read_topic(brokers, topic_out, "%s\n").splitlines():
-            c = json.loads(l)
-            got.setdefault(c["user_id"], []).append(c["id"] + " " + l)
-        bad = [u for u in set(expected) | set(got) if expected.get(u) != got.get(u)]
+        bad, total = compare_with_replay(a.segd, brokers, topic_in, topic_out, rules)
         dead = read_topic(brokers, topic_dlq, "%h\n").splitlines()
         dead_ok = len(dead) == poison and all("segd.reason=invalid_ts" in d for d in dead)
         print(f"dead letters: {len(dead)} of {poison} poison records"
               + ("" if dead_ok else " — WRONG"))
-        print(f"expected {total} change records for {len(expected)} users; "
-              f"got {sum(len(v) for v in got.values())}; users differing: {len(bad)}")
-        for u in sorted(bad)[:5]:
-            e, g = expected.get(u, []), got.get(u, [])
-            print(f"  {u}: expected {len(e)}, got {len(g)}")
-            for x, y in zip(e + [""] * len(g), g + [""] * len(e)):
-                if x != y:
-                    print(f"    first difference:\n      expected {x[:160]}\n      got      {y[:160]}")
-                    break
         if a.changelog_wipe:
             # Kills may cut restores short (the next start restores again);
             # by now the last one has finished.

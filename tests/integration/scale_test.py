@@ -11,14 +11,24 @@ clock. Modes:
          changelog;
   scale  one instance, then three (the new ones start empty and restore
          what the rebalance gives them), then one again (it gets back
-         partitions whose local copy is stale and must restore them).
+         partitions whose local copy is stale and must restore them). A
+         segment is created through the first instance's API before the
+         stream starts: the later instances must read it from the
+         definitions topic.
+  definitions
+         three instances consume the stream; then a did(purchase) segment
+         is created through one instance's API, a list uploaded through
+         another, and the segment deleted through the third. Each must
+         reach all three, and the segment's member counts summed over the
+         instances (each answering for its partitions) must equal the count
+         a `segd replay` of the whole input gives.
 
-Either way, at the end a read_committed consumer of the output must see,
-for every input partition, exactly what `segd replay` of that partition's
-records in offset order prints — none missing, none twice, each user's in
-order, ids equal — and the instances' logs must show restores.
+In kill and scale modes, at the end a read_committed consumer of the output
+must see, for every input partition, exactly what `segd replay` of that
+partition's records in offset order prints — none missing, none twice, each
+user's in order, ids equal — and the instances' logs must show restores.
 
-Usage: scale_test.py SEGD SEGD_LOADGEN [--mode kill|scale] [--records M] [--users U]
+Usage: scale_test.py SEGD SEGD_LOADGEN [--mode kill|scale|definitions] [--records M] [--users U]
 Broker: $SEGD_TEST_BROKERS.
 """
 import argparse
@@ -30,11 +40,17 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from chaos_test import REPO, Producer, free_port, read_topic, wait_for  # noqa: E402
+from chaos_test import REPO, Producer, compare_with_replay, free_port, metric, wait_for  # noqa: E402
 
 PARTITIONS = 6
+TOKEN = "scale-token"
+# Created through the API in scale mode (a clock-dependent rule: each
+# partition's own clock decides it, as in a per-partition replay).
+API_SEGMENT = {"id": "api_repeat_buyer", "rule": "count(purchase, 30d) >= 2"}
 
 
 class Instance:
@@ -53,7 +69,7 @@ class Instance:
                     f"    heartbeat.interval.ms: '1000'\n"
                     f"topics:\n  input: [{topic_in}]\n  output: {tag}-out\n"
                     f"  dead_letter: {tag}-dlq\n"
-                    f"admin:\n  listen: {self.admin}\nlog:\n  level: info\n"
+                    f"admin:\n  listen: {self.admin}\n  token: {TOKEN}\nlog:\n  level: info\n"
                     f"batch:\n  max_records: 2000\n  max_ms: 50\n")
         self.proc = None
 
@@ -83,6 +99,21 @@ class Instance:
         with open(self.log_path) as f:
             return f.read()
 
+    def call(self, method, path, body=None, content_type="application/json"):
+        """(status, parsed JSON body) of an admin API call."""
+        data = body.encode() if isinstance(body, str) else body
+        req = urllib.request.Request(f"http://{self.admin}{path}", data=data, method=method)
+        req.add_header("Authorization", f"Bearer {TOKEN}")
+        if data is not None:
+            req.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(req, timeout=180) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+        except OSError:
+            return None, None
+
     def partitions(self):
         """How many partitions this instance holds, by its lag gauges."""
         try:
@@ -93,11 +124,84 @@ class Instance:
         return sum(1 for l in text.splitlines() if l.startswith("segd_consumer_lag_records{"))
 
 
+def report(checks):
+    for what, ok in checks:
+        print(f"{'ok  ' if ok else 'FAIL'} {what}")
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+def definitions_mode(a, work, instances, producer, lines, checks):
+    for i in instances:
+        i.start()
+    checks.append(("three instances share the six partitions", wait_for(
+        lambda: sum(shared := [i.partitions() or 0 for i in instances]) == PARTITIONS
+        and min(shared) > 0, 120)))
+    producer.start()
+    producer.join()
+    consumed = wait_for(lambda: sum(metric(i.admin, "segd_records_total") or 0
+                                    for i in instances) >= len(lines), 300)
+    checks.append((f"the {len(lines)} records are consumed", consumed))
+
+    # A rule that does not depend on the clock: the whole input decides it.
+    only = os.path.join(work, "buyers.yaml")
+    with open(only, "w") as f:
+        f.write("segments:\n  - id: api_buyers\n    rule: did(purchase)\n")
+    out = subprocess.run([a.segd, "replay", "--rules", only, "--input", "-"],
+                         input="".join(l.split("\t", 1)[1] for l in lines),
+                         capture_output=True, text=True, check=True).stdout
+    members = set()
+    for l in out.splitlines():
+        c = json.loads(l)
+        (members.add if c["change"] == "enter" else members.discard)(c["user_id"])
+    print(f"segd replay of the whole input: {len(members)} members", flush=True)
+
+    status, body = instances[1].call("PUT", "/segments/api_buyers",
+                                     json.dumps({"rule": "did(purchase)"}))
+    checks.append((f"segment created through instance 1 ({status})", status == 201))
+    answers = {}
+
+    def everyone_has_it():
+        for i in instances:
+            st, b = i.call("GET", "/segments/api_buyers")
+            if st != 200:
+                return False
+            answers[i.name] = b
+        return True
+
+    checks.append(("every instance applied it", wait_for(everyone_has_it, 60)))
+    covered = [p["partition"] for b in answers.values() for p in b["partitions"]]
+    total = sum(b["members"] for b in answers.values())
+    print(f"members per instance: {[(n, b['members'], len(b['partitions'])) for n, b in answers.items()]}")
+    checks.append((f"the instances' answers cover each partition once ({sorted(covered)})",
+                   sorted(covered) == list(range(PARTITIONS))))
+    checks.append((f"member counts summed over the instances ({total}) equal replay's "
+                   f"({len(members)})", total == len(members) and total > 0))
+
+    listed = sorted(members)[:50]
+    status, _ = instances[2].call("PUT", "/lists/vip", "\n".join(listed) + "\n", "text/plain")
+    checks.append((f"list uploaded through instance 2 ({status})", status == 200))
+
+    def list_everywhere():
+        for i in instances:
+            st, b = i.call("GET", "/lists")
+            if st != 200 or not any(x["name"] == "vip" and x["users"] == len(listed)
+                                    for x in b["lists"]):
+                return False
+        return True
+
+    checks.append(("every instance has the list", wait_for(list_everywhere, 60)))
+    status, _ = instances[0].call("DELETE", "/segments/api_buyers")
+    checks.append((f"segment deleted through instance 0 ({status})", status == 200))
+    checks.append(("every instance deleted it", wait_for(
+        lambda: all(i.call("GET", "/segments/api_buyers")[0] == 404 for i in instances), 60)))
+    return report(checks)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("segd")
     p.add_argument("loadgen")
-    p.add_argument("--mode", choices=["kill", "scale"], default="kill")
+    p.add_argument("--mode", choices=["kill", "scale", "definitions"], default="kill")
     p.add_argument("--records", type=int, default=200_000)
     p.add_argument("--users", type=int, default=10_000)
     p.add_argument("--rate", type=int, default=5000)
@@ -124,6 +228,9 @@ def main():
                 print(f"partitions held: {[i.partitions() for i in instances]}", flush=True)
             return ok
 
+        rules = f"{REPO}/bench/rules.yaml"
+        if a.mode == "definitions":
+            return definitions_mode(a, work, instances, producer, lines, checks)
         if a.mode == "kill":
             for i in instances:
                 i.start()
@@ -146,6 +253,10 @@ def main():
             first, others = instances[0], instances[1:]
             first.start()
             checks.append(("one instance holds all six partitions", holding([first], PARTITIONS)))
+            status, _ = first.call("PUT", f"/segments/{API_SEGMENT['id']}",
+                                   json.dumps({"rule": API_SEGMENT["rule"]}))
+            checks.append((f"segment created through the first instance's API ({status})",
+                           status == 201))
             producer.start()
             time.sleep(a.records / a.rate / 3)
             for i in others:
@@ -166,52 +277,23 @@ def main():
                            restored_new > 0))
             checks.append((f"the first restored the partitions it got back ({restored_back})",
                            restored_back > 0))
+            # The output compared below includes the API segment's changes
+            # from every instance.
+            with open(f"{REPO}/bench/rules.yaml") as f:
+                text = f.read()
+            rules = os.path.join(work, "rules-with-api-segment.yaml")
+            with open(rules, "w") as f:
+                f.write(text.rstrip("\n") + f"\n  - id: {API_SEGMENT['id']}\n"
+                        f"    rule: {API_SEGMENT['rule']}\n")
         print(f"{producer.sent} records produced", flush=True)
 
         # Every partition's records, in offset order, replayed one by one.
-        raw = read_topic(brokers, topic_in, "%p\t%o\t%s\n", committed=False)
-        parts = {}
-        for line in raw.splitlines():
-            part, off, value = line.split("\t", 2)
-            parts.setdefault(int(part), []).append((int(off), value))
-        expected = {}
-        for part, recs in parts.items():
-            recs.sort()
-            out = subprocess.run([a.segd, "replay", "--rules", f"{REPO}/bench/rules.yaml",
-                                  "--input", "-"], input="".join(v + "\n" for _, v in recs),
-                                 capture_output=True, text=True, check=True).stdout
-            for l in out.splitlines():
-                c = json.loads(l)
-                expected.setdefault(c["user_id"], []).append(c["id"] + " " + l)
-        total = sum(len(v) for v in expected.values())
-
-        def output():
-            got = {}
-            for l in read_topic(brokers, f"{tag}-out", "%s\n").splitlines():
-                c = json.loads(l)
-                got.setdefault(c["user_id"], []).append(c["id"] + " " + l)
-            return got
-
-        wait_for(lambda: sum(len(v) for v in output().values()) >= total, 300)
-        time.sleep(3)  # anything extra would show now
-        got = output()
-        bad = [u for u in set(expected) | set(got) if expected.get(u) != got.get(u)]
-        print(f"expected {total} change records for {len(expected)} users; "
-              f"got {sum(len(v) for v in got.values())}; users differing: {len(bad)}")
-        for u in sorted(bad)[:5]:
-            e, g = expected.get(u, []), got.get(u, [])
-            print(f"  {u}: expected {len(e)}, got {len(g)}")
-            for x, y in zip(e + [""] * len(g), g + [""] * len(e)):
-                if x != y:
-                    print(f"    first difference:\n      expected {x[:160]}\n      got      {y[:160]}")
-                    break
+        bad, total = compare_with_replay(a.segd, brokers, topic_in, f"{tag}-out", rules)
         refused = sum(i.log().count("Cannot take partition") for i in instances)
         checks.append((f"no partition refused ({refused})", refused == 0))
         checks.append(("the output is exactly what replay gives per partition",
                        not bad and total > 0))
-        for what, ok in checks:
-            print(f"{'ok  ' if ok else 'FAIL'} {what}")
-        return 0 if all(ok for _, ok in checks) else 1
+        return report(checks)
     finally:
         for i in instances:
             if i.proc and i.proc.poll() is None:

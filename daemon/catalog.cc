@@ -469,6 +469,8 @@ Status Catalog::Load() {
   if (doc["version"].get(version) != simdjson::SUCCESS || version != kFormatVersion) {
     return bad("unknown format version");
   }
+  bool mirror = false;
+  if (doc["mirror"].get(mirror) == simdjson::SUCCESS) mirror_ = mirror;  // absent before the topic
   simdjson::dom::array segments;
   if (doc["segments"].get(segments) != simdjson::SUCCESS) return bad("no segments array");
   for (simdjson::dom::element e : segments) {
@@ -489,7 +491,8 @@ Status Catalog::Load() {
 
 Status Catalog::Save(const Change& change) const {
   const std::vector<ApiSegment>& segments = change.segments;
-  std::string out = fmt::format("{{\"version\":{},\"segments\":[", kFormatVersion);
+  std::string out = fmt::format("{{\"version\":{},\"mirror\":{},\"segments\":[", kFormatVersion,
+                                mirror_ ? "true" : "false");
   for (size_t i = 0; i < segments.size(); ++i) {
     out += (i > 0 ? ",\n" : "\n") + EncodeSegment(segments[i]);
   }

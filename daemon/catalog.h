@@ -10,6 +10,7 @@
 // serialized by the caller (one writer at a time: the admin API's).
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -103,6 +104,10 @@ class Catalog {
   // definition order.
   void Rebuild(const std::map<std::string, std::optional<std::string>>& last,
                std::vector<std::string>* skipped);
+  // Whether catalog.json is a copy of the definitions topic (saved so from
+  // now on) rather than the only record of the API's changes.
+  bool mirror() const { return mirror_; }
+  void set_mirror() { mirror_ = true; }
   // The current value of a definitions entry (nullopt: nothing defined).
   std::optional<std::string> EntryValue(const std::string& key) const;
   // Persists the current API segments and lists.
@@ -126,6 +131,7 @@ class Catalog {
   RuleFile file_;
   int max_window_days_ = 400;
   int64_t loaded_ms_ = 0;
+  std::atomic<bool> mirror_{false};
   mutable std::mutex mu_;
   std::vector<ApiSegment> segments_;
   std::vector<ApiList> lists_;

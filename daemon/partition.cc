@@ -58,16 +58,8 @@ Result<std::unique_ptr<Partition>> Partition::Open(const Config& config,
   return p;
 }
 
-Status Partition::SetRules(const rules::RuleSet* rules) {
-  // A list change concerns only the users in one version of a list and not
-  // the other: the engine evaluates those instead of every user.
-  std::optional<std::pair<std::string, std::vector<std::string>>> hint;
-  if (rules_ != nullptr && rules_ != rules && engine_ != nullptr) {
-    std::string from = rules::ListsText(*rules_);
-    if (from != rules::ListsText(*rules)) {
-      hint.emplace(std::move(from), rules::ListChangeUsers(*rules_, *rules));
-    }
-  }
+Status Partition::SetRules(const rules::RuleSet* rules,
+                           std::shared_ptr<const rules::ListHint> hint) {
   engine_.reset();
   rules::EngineOptions eo;
   // A midnight that flips many users is worked off over several batches
@@ -76,7 +68,7 @@ Status Partition::SetRules(const rules::RuleSet* rules) {
   auto engine = rules::PartitionEngine::Open(rules, store_.get(), eo);
   if (!engine.ok()) return engine.status();
   engine_ = std::move(engine).value();
-  if (hint) engine_->HintListChange(std::move(hint->first), std::move(hint->second));
+  if (hint) engine_->HintListChange(std::move(hint));
   rules_ = rules;
   for (prometheus::Gauge* g : member_gauges_) metrics_->RemoveMembers(g);
   member_gauges_.clear();

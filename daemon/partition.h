@@ -74,8 +74,11 @@ class Partition {
   bool HasWorkWithoutRecords(int64_t wall_ms) const;
 
   // Switches to another rule set (a run-time segment change): the next
-  // batch carries the state over (rules/definitions.cc).
-  Status SetRules(const rules::RuleSet* rules);
+  // batch carries the state over (rules/definitions.cc). `hint`: which
+  // users a list change concerns (rules::ListChangeHint from the rule set
+  // the partition ran), so only they are evaluated instead of every user.
+  Status SetRules(const rules::RuleSet* rules,
+                  std::shared_ptr<const rules::ListHint> hint = nullptr);
   PartitionStore* store() { return store_.get(); }
   const rules::Memberships& memberships() const { return engine_->memberships(); }
 

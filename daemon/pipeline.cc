@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "daemon/fault_point.h"
 #include "fmt/format.h"
+#include "rules/definitions.h"
 #include "stream/topic_admin.h"
 
 namespace segd {
@@ -107,9 +108,11 @@ Status Pipeline::LoadDefinitions() {
   std::vector<DefinitionEntry> entries;
   SEGD_RETURN_IF_ERROR(definitions_->ReadToEnd(kKafkaTimeoutMs, &entries));
   auto saved = catalog_->Entries();
-  if (entries.empty() && !saved.empty()) {
+  if (entries.empty() && !saved.empty() && !catalog_->mirror()) {
     // API segments and lists from before the topic (catalog.json): they
-    // become its first entries.
+    // become its first entries. (A catalog.json that mirrors the topic is
+    // never published back: an empty topic then means everything was
+    // deleted and the tombstones are gone.)
     for (const auto& [key, value] : saved) {
       auto offset = definitions_->Publish(key, value);
       if (!offset.ok()) return offset.status();
@@ -125,6 +128,7 @@ Status Pipeline::LoadDefinitions() {
   for (DefinitionEntry& e : entries) last[e.key] = std::move(e.value);
   std::vector<std::string> skipped;
   catalog_->Rebuild(last, &skipped);
+  catalog_->set_mirror();
   for (const auto& why : skipped) LogError("Definitions entry does not apply; skipped", {{"entry", why}});
   size_t refused = skipped.size();
   SEGD_RETURN_IF_ERROR(catalog_->Save());
@@ -345,6 +349,9 @@ Status Pipeline::ApplyRuleSet(std::shared_ptr<const rules::RuleSet> rules) {
   // here, without records) carries its state over (rules/definitions.cc).
   auto old = rules_;  // partitions still read it until each has switched
   rules_ = std::move(rules);
+  // A list change concerns only the users in one version of a list and not
+  // the other: worked out once here, for every partition.
+  std::shared_ptr<const rules::ListHint> hint = rules::ListChangeHint(*old, *rules_);
   Status s = Status::Ok();
   int64_t wall = WallMs();
   static const std::vector<const InputMessage*> kNone;
@@ -352,7 +359,7 @@ Status Pipeline::ApplyRuleSet(std::shared_ptr<const rules::RuleSet> rules) {
   for (auto& [tp, p] : partitions_) parts.push_back(p.get());
   std::vector<Status> results(parts.size(), Status::Ok());
   pool_.Run(parts.size(), [&](size_t j, int worker) {
-    Status r = parts[j]->SetRules(rules_.get());
+    Status r = parts[j]->SetRules(rules_.get(), hint);
     if (r.ok()) r = parts[j]->Process(kNone, decoders_[worker].get(), wall);
     // A store that cannot commit now migrates with its next batch.
     if (r.code() != Status::Code::kResourceExhausted) results[j] = r;

@@ -301,10 +301,14 @@ Status PartitionEngine::Migrate(std::vector<ChangeRecord>* out) {
   return StoreDefinitions();
 }
 
-void PartitionEngine::HintListChange(std::string from, std::vector<std::string> users) {
-  std::sort(users.begin(), users.end());
-  users.erase(std::unique(users.begin(), users.end()), users.end());
-  list_hint_.emplace(std::move(from), std::move(users));
+std::shared_ptr<const ListHint> ListChangeHint(const RuleSet& from, const RuleSet& to) {
+  std::string text = ListsText(from);
+  if (text == ListsText(to)) return nullptr;
+  return std::make_shared<const ListHint>(ListHint{std::move(text), ListChangeUsers(from, to)});
+}
+
+void PartitionEngine::HintListChange(std::shared_ptr<const ListHint> hint) {
+  list_hint_ = std::move(hint);
 }
 
 // Evaluates the segments that read a changed list for the seen users the
@@ -313,8 +317,8 @@ void PartitionEngine::HintListChange(std::string from, std::vector<std::string> 
 // give the same records.
 Status PartitionEngine::Relist(std::vector<ChangeRecord>* out) {
   std::vector<std::pair<std::string, uint32_t>> users;
-  if (list_hint_ && list_hint_->first == stored_lists_) {
-    for (const std::string& user : list_hint_->second) {
+  if (list_hint_ && list_hint_->from == stored_lists_) {
+    for (const std::string& user : list_hint_->users) {
       auto stored = store_->GetUser(user);
       if (!stored.ok()) return stored.status();
       if (stored->has_value()) users.emplace_back(user, (*stored)->id);

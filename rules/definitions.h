@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +51,15 @@ std::string ListsText(const RuleSet& rules);
 // `from` and `to`: those in one version of the list and not in the other.
 // Sorted, distinct.
 std::vector<std::string> ListChangeUsers(const RuleSet& from, const RuleSet& to);
+
+// Which users a list change concerns (PartitionEngine::HintListChange):
+// computed once for every partition that switches rule sets.
+struct ListHint {
+  std::string from;                // ListsText of the rules switched from
+  std::vector<std::string> users;  // ListChangeUsers(from, to)
+};
+// nullptr when both rule sets read the same lists.
+std::shared_ptr<const ListHint> ListChangeHint(const RuleSet& from, const RuleSet& to);
 
 // Rearranges a state decoded under `old_layout` to `rules`' plan:
 // features, properties and funnels carried over by canonical text (sums by

@@ -30,6 +30,8 @@
 
 namespace segd::rules {
 
+struct ListHint;  // rules/definitions.h
+
 struct EngineOptions {
   // Timers fired per batch at most; the rest wait for the next batch (a
   // user's own due timers always fire before that user's next record).
@@ -100,7 +102,7 @@ class PartitionEngine {
   // the store was written under, whose ListsText is `from`, and this rule
   // set's. Migrate then evaluates only them (the seen ones) instead of
   // every user. Ignored when the store's lists are not `from`.
-  void HintListChange(std::string from, std::vector<std::string> users);
+  void HintListChange(std::shared_ptr<const ListHint> hint);
 
  private:
   struct Loaded {
@@ -150,7 +152,7 @@ class PartitionEngine {
   bool relist_ = false;
   std::vector<int> relist_segs_;  // segments reading a changed list
   std::string stored_lists_;      // ListsText the store was written under
-  std::optional<std::pair<std::string, std::vector<std::string>>> list_hint_;
+  std::shared_ptr<const ListHint> list_hint_;
   bool definitions_stored_ = false;
   std::string old_layout_, old_segments_;
   int64_t now_ = INT64_MIN;

@@ -95,10 +95,10 @@ std::vector<ChangeRecord> Feed(const RuleSet& rules, PartitionStore* store,
 
 // Opens `store` under `rules` (hinted or not) and runs the migration batch.
 std::vector<ChangeRecord> Switch(const RuleSet& rules, PartitionStore* store,
-                                 const std::optional<std::pair<std::string, std::vector<std::string>>>& hint) {
+                                 std::shared_ptr<const ListHint> hint) {
   auto engine = std::move(PartitionEngine::Open(&rules, store)).value();
   EXPECT_TRUE(engine->NeedsMigration());
-  if (hint) engine->HintListChange(hint->first, hint->second);
+  if (hint) engine->HintListChange(hint);
   std::vector<ChangeRecord> out;
   EXPECT_TRUE(engine->BeginBatch().ok());
   EXPECT_TRUE(engine->Migrate(&out).ok());
@@ -117,7 +117,7 @@ TEST(ListChangeTest, FlipsGoOutWithCauseListForSeenUsersOnly) {
   RuleSet v2 = Compile(Rules("[u2, u3, u5, u3]"));
   Store store("flips");
   Feed(v1, store.get(), kHistory);
-  auto out = Switch(v2, store.get(), std::nullopt);
+  auto out = Switch(v2, store.get(), nullptr);
   int64_t now = kT0 + 6000;
   auto rec = [&](const char* id, const char* user, const char* change) {
     return std::string("{\"id\":\"") + id + "\",\"user_id\":\"" + user + "\",\"segment\":\"" +
@@ -158,15 +158,18 @@ TEST(ListChangeTest, FlipsGoOutWithCauseListForSeenUsersOnly) {
 TEST(ListChangeTest, HintedUsersGiveWhatTheScanOfEveryUserGives) {
   RuleSet v1 = Compile(Rules("[u1, u2, u4]"));
   RuleSet v2 = Compile(Rules("[u2, u3, u9]"));
-  auto hint = std::make_pair(ListsText(v1), ListChangeUsers(v1, v2));
-  EXPECT_EQ(hint.second, (std::vector<std::string>{"u1", "u3", "u4", "u9"}));
+  auto hint = ListChangeHint(v1, v2);
+  ASSERT_NE(hint, nullptr);
+  EXPECT_EQ(hint->from, ListsText(v1));
+  EXPECT_EQ(hint->users, (std::vector<std::string>{"u1", "u3", "u4", "u9"}));
+  EXPECT_EQ(ListChangeHint(v2, v2), nullptr);
   Store a("hinted"), b("scanned"), c("stale-hint");
   for (Store* s : {&a, &b, &c}) Feed(v1, s->get(), kHistory);
   std::string hinted = Text(Switch(v2, a.get(), hint));
-  std::string scanned = Text(Switch(v2, b.get(), std::nullopt));
+  std::string scanned = Text(Switch(v2, b.get(), nullptr));
   // A hint computed from other lists than the store's is not used.
   std::string stale =
-      Text(Switch(v2, c.get(), std::make_pair(ListsText(v2), std::vector<std::string>{})));
+      Text(Switch(v2, c.get(), std::make_shared<const ListHint>(ListHint{ListsText(v2), {}})));
   EXPECT_FALSE(hinted.empty());
   EXPECT_EQ(hinted, scanned);
   EXPECT_EQ(stale, scanned);
@@ -198,7 +201,7 @@ TEST(ListChangeTest, ARestartBeforeTheCommitAppliesTheChangeThen) {
     engine->AbortBatch();  // the crash: nothing committed
   }
   store.Reopen();
-  std::string out = Text(Switch(v2, store.get(), std::nullopt));
+  std::string out = Text(Switch(v2, store.get(), nullptr));
   EXPECT_NE(out.find("\"id\":\"vip:1:2:u1\""), std::string::npos) << out;
   EXPECT_NE(out.find("\"id\":\"vip:1:1:u3\""), std::string::npos) << out;
 }
@@ -211,7 +214,7 @@ TEST(ListChangeTest, ANewSegmentOnAnUploadedListIsADefinitionChange) {
   RuleSet v2 = Compile(Rules("[u3]") + "  - {id: late, rule: 'in_list(\"vip\")'}\n");
   Store store("new-segment");
   Feed(v1, store.get(), kHistory);
-  std::string out = Text(Switch(v2, store.get(), std::nullopt));
+  std::string out = Text(Switch(v2, store.get(), nullptr));
   EXPECT_EQ(out.find("\"segment\":\"late\""), std::string::npos) << out;
   EXPECT_NE(out.find("\"id\":\"vip:1:1:u3\""), std::string::npos) << out;
   auto engine = std::move(PartitionEngine::Open(&v2, store.get())).value();

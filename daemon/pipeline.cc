@@ -80,8 +80,10 @@ Status Pipeline::Start() {
       }
     }
   }
-  if (config_.definitions) SEGD_RETURN_IF_ERROR(LoadDefinitions());
+  // The producer first: its InitTransactions fences (and aborts the open
+  // transaction of) an earlier incarnation as early as possible.
   SEGD_RETURN_IF_ERROR(CreateProducer());
+  if (config_.definitions) SEGD_RETURN_IF_ERROR(LoadDefinitions());
   ConsumerOptions co;
   co.kafka = config_.kafka;
   co.group_id = config_.group_id;
@@ -100,13 +102,27 @@ Status Pipeline::Start() {
 
 Status Pipeline::LoadDefinitions() {
   std::string topic = DefinitionsTopic(config_);
-  SEGD_RETURN_IF_ERROR(CreateTopics(config_.kafka, {{topic, 1, -1, DefinitionsLog::TopicConfig()}},
-                                    kKafkaTimeoutMs));
-  auto log = DefinitionsLog::Open(config_.kafka, topic);
-  if (!log.ok()) return log.status();
-  definitions_ = std::move(log).value();
   std::vector<DefinitionEntry> entries;
-  SEGD_RETURN_IF_ERROR(definitions_->ReadToEnd(kKafkaTimeoutMs, &entries));
+  // Without the topic's content no partition can start: while the brokers
+  // are away, wait for them (not ready meanwhile), as the producer does.
+  int backoff = 100;
+  while (true) {
+    Status s = CreateTopics(config_.kafka, {{topic, 1, -1, DefinitionsLog::TopicConfig()}},
+                            kKafkaTimeoutMs);
+    if (s.ok()) {
+      auto log = DefinitionsLog::Open(config_.kafka, topic);
+      if (!log.ok()) return log.status();
+      definitions_ = std::move(log).value();
+      entries.clear();
+      s = definitions_->ReadToEnd(kKafkaTimeoutMs, &entries);
+      if (s.ok()) break;
+    }
+    if (s.code() != Status::Code::kUnavailable) return s;
+    if (stop_) return Status::Unavailable("stopped before the definitions were read");
+    LogWarn("Definitions topic not readable yet; retrying",
+            {{"topic", topic}, {"error", s.message()}, {"backoff_ms", backoff}});
+    Backoff(&backoff);
+  }
   auto saved = catalog_->Entries();
   if (entries.empty() && !saved.empty() && !catalog_->mirror()) {
     // API segments and lists from before the topic (catalog.json): they

@@ -1,6 +1,7 @@
 #include "stream/definitions_log.h"
 
 #include <chrono>
+#include <thread>
 
 #include "stream/kafka_handles.h"
 
@@ -153,13 +154,19 @@ Status DefinitionsLog::Poll(int timeout_ms, std::vector<DefinitionEntry>* out) {
 
 Status DefinitionsLog::ReadToEnd(int timeout_ms, std::vector<DefinitionEntry>* out) {
   rd_kafka_t* rk = impl_->consumer.get();
-  int64_t low = 0, high = 0;
-  rd_kafka_resp_err_t err =
-      rd_kafka_query_watermark_offsets(rk, topic_.c_str(), 0, &low, &high, timeout_ms);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Unavailable("end of " + topic_ + ": " + rd_kafka_err2str(err));
-  }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  int64_t low = 0, high = 0;
+  while (true) {
+    // A topic just created (by this instance or one starting beside it)
+    // has no leader for a moment: ask again until the deadline.
+    rd_kafka_resp_err_t err =
+        rd_kafka_query_watermark_offsets(rk, topic_.c_str(), 0, &low, &high, 5000);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status::Unavailable("end of " + topic_ + ": " + rd_kafka_err2str(err));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
   while (next_ < high) {
     kafka::MessagePtr m(rd_kafka_consumer_poll(rk, 100));
     if (m && m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && m->offset >= high) break;

@@ -67,9 +67,21 @@ Status CreateTopics(const KafkaSettings& kafka, const std::vector<TopicSpec>& to
       continue;
     }
     const char* msg = rd_kafka_topic_result_error_string(results[i]);
-    return Status::InvalidArgument(std::string("create topic ") +
-                                   rd_kafka_topic_result_name(results[i]) + ": " +
-                                   (msg ? msg : rd_kafka_err2str(err)));
+    std::string why = std::string("create topic ") + rd_kafka_topic_result_name(results[i]) +
+                      ": " + (msg ? msg : rd_kafka_err2str(err));
+    switch (err) {
+      case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+      case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
+      case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
+      case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
+      case RD_KAFKA_RESP_ERR_INVALID_REQUEST:
+      case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+      case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+      case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+        return Status::InvalidArgument(why);
+      default:  // the controller moving, a timeout: ask again
+        return Status::Unavailable(why);
+    }
   }
   return Status::Ok();
 }

@@ -314,7 +314,11 @@ def main():
                         return False
                     return {k.split(" ")[0] for k in keys if k.endswith(" mchangelog")} == \
                         {"0", "1", "2"}
-                checks.append(("the stores' content reached the changelog", wait_for(seeded, 120)))
+                t_seed = time.time()
+                ok = wait_for(seeded, 120)
+                print(f"changelog seeded after {time.time() - t_seed:.1f} s; producer running: "
+                      f"{producer.is_alive()}", flush=True)
+                checks.append(("the stores' content reached the changelog", ok))
             slow_stops = 0
             for k in range(a.kills):
                 time.sleep(rng.uniform(0.3, 1.2))

@@ -124,10 +124,15 @@ class Instance:
         return sum(1 for l in text.splitlines() if l.startswith("segd_consumer_lag_records{"))
 
 
-def report(checks):
+def report(checks, instances):
     for what, ok in checks:
         print(f"{'ok  ' if ok else 'FAIL'} {what}")
-    return 0 if all(ok for _, ok in checks) else 1
+    if all(ok for _, ok in checks):
+        return 0
+    for i in instances:  # what the instances said, for the failure's cause
+        print(f"--- {i.name} (exit {i.proc.poll() if i.proc else None}), last lines of its log:")
+        print("".join(i.log().splitlines(True)[-25:]))
+    return 1
 
 
 def definitions_mode(a, work, instances, producer, lines, checks):
@@ -194,7 +199,7 @@ def definitions_mode(a, work, instances, producer, lines, checks):
     checks.append((f"segment deleted through instance 0 ({status})", status == 200))
     checks.append(("every instance deleted it", wait_for(
         lambda: all(i.call("GET", "/segments/api_buyers")[0] == 404 for i in instances), 60)))
-    return report(checks)
+    return report(checks, instances)
 
 
 def main():
@@ -293,7 +298,7 @@ def main():
         checks.append((f"no partition refused ({refused})", refused == 0))
         checks.append(("the output is exactly what replay gives per partition",
                        not bad and total > 0))
-        return report(checks)
+        return report(checks, instances)
     finally:
         for i in instances:
             if i.proc and i.proc.poll() is None:

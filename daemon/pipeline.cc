@@ -70,7 +70,15 @@ Status Pipeline::Start() {
       std::string topic = ChangelogTopic(config_, input);
       SEGD_RETURN_IF_ERROR(CreateTopics(
           config_.kafka, {{topic, *n, -1, {{"cleanup.policy", "compact"}}}}, kKafkaTimeoutMs));
+      // Created just now, here or by an instance starting beside this one:
+      // the metadata may not know it for a moment.
       auto m = TopicPartitionCount(config_.kafka, topic, kKafkaTimeoutMs);
+      for (int backoff = 100, waited = 0;
+           !m.ok() && m.status().code() != Status::Code::kInvalidArgument && waited < kKafkaTimeoutMs;
+           waited += backoff, backoff = std::min(backoff * 2, 2000)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
+        m = TopicPartitionCount(config_.kafka, topic, kKafkaTimeoutMs);
+      }
       if (!m.ok()) return m.status();
       if (*m < *n) {
         return Status::FailedPrecondition(fmt::format(
@@ -514,9 +522,19 @@ Status Pipeline::TryTransaction(const std::vector<Partition*>& parts) {
   }
   Status s;
   if (!offsets.empty()) {
-    do {
+    auto started = std::chrono::steady_clock::now();
+    while (true) {
       s = producer_->SendOffsets(offsets, *consumer_, kKafkaTimeoutMs);
-    } while (s.code() == Status::Code::kUnavailable && !stop_);
+      if (s.code() != Status::Code::kUnavailable || stop_) break;
+      // While this retries, the transaction stays open, and read_committed
+      // readers of the output wait for it: say so.
+      LogWarn("Input offsets not taken by the group yet; retrying",
+              {{"error", s.message()},
+               {"waited_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now() - started)
+                                 .count()}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     SEGD_RETURN_IF_ERROR(s);
   }
   FaultPoint("before_kafka_commit");

@@ -315,24 +315,19 @@ Result<Catalog::Change> Catalog::PrepareEntry(const std::string& key,
   if (value && parser.parse(*value).get(doc) != simdjson::SUCCESS) {
     return Status::InvalidArgument("entry " + key + ": not valid JSON");
   }
+  if (EntryValue(key) == value) {
+    // What is applied already: a repeated deletion, or the value a request
+    // that lost a race put back.
+    change.unchanged = true;
+    change.rules = rules();
+    return change;
+  }
   if (key.rfind("segment:", 0) == 0) {
     std::string id = key.substr(8);
     if (IsFileSegment(id)) {
       return Status::FailedPrecondition("segment " + id + " is defined in the rule file");
     }
-    if (!value) {
-      if (!api_segment(id)) {
-        change.unchanged = true;
-        change.rules = rules();
-        return change;
-      }
-      return PrepareDelete(id, errors);
-    }
-    if (EntryValue(key) == value) {  // e.g. a request that lost a race, put back
-      change.unchanged = true;
-      change.rules = rules();
-      return change;
-    }
+    if (!value) return PrepareDelete(id, errors);
     ApiSegment seg;
     if (auto why = DecodeSegment(doc, &seg)) return Status::InvalidArgument("entry " + key + ": " + *why);
     if (seg.id != id) return Status::InvalidArgument("entry " + key + " defines segment " + seg.id);
@@ -349,11 +344,6 @@ Result<Catalog::Change> Catalog::PrepareEntry(const std::string& key,
       auto rules = Compile(change.segments, change.lists, errors, nullptr);
       if (!rules.ok()) return rules.status();
       change.rules = *rules;
-      return change;
-    }
-    if (EntryValue(key) == value) {
-      change.unchanged = true;
-      change.rules = rules();
       return change;
     }
     ApiList list;

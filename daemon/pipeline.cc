@@ -48,11 +48,25 @@ void Pipeline::SetReady(bool ready) {
   metrics_->Ready().Set(ready ? 1 : 0);
 }
 
+// A topic created just now (by this instance, one starting beside it, or
+// whoever set up the input) may be unknown to the metadata for a moment:
+// ask again for up to kKafkaTimeoutMs.
+Result<int> Pipeline::PartitionCount(const std::string& topic) {
+  auto n = TopicPartitionCount(config_.kafka, topic, kKafkaTimeoutMs);
+  for (int backoff = 100, waited = 0;
+       !n.ok() && n.status().code() != Status::Code::kInvalidArgument && waited < kKafkaTimeoutMs;
+       waited += backoff, backoff = std::min(backoff * 2, 2000)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
+    n = TopicPartitionCount(config_.kafka, topic, kKafkaTimeoutMs);
+  }
+  return n;
+}
+
 Status Pipeline::Start() {
   if (config_.create_topics) {
     int partitions = config_.output_partitions;
     if (partitions <= 0) {
-      auto n = TopicPartitionCount(config_.kafka, config_.input_topics.front(), kKafkaTimeoutMs);
+      auto n = PartitionCount(config_.input_topics.front());
       if (!n.ok()) return n.status();
       partitions = *n;
     }
@@ -65,20 +79,12 @@ Status Pipeline::Start() {
     // One changelog partition per input partition, compacted; created
     // whatever topics.create says (the state depends on it).
     for (const auto& input : config_.input_topics) {
-      auto n = TopicPartitionCount(config_.kafka, input, kKafkaTimeoutMs);
+      auto n = PartitionCount(input);
       if (!n.ok()) return n.status();
       std::string topic = ChangelogTopic(config_, input);
       SEGD_RETURN_IF_ERROR(CreateTopics(
           config_.kafka, {{topic, *n, -1, {{"cleanup.policy", "compact"}}}}, kKafkaTimeoutMs));
-      // Created just now, here or by an instance starting beside this one:
-      // the metadata may not know it for a moment.
-      auto m = TopicPartitionCount(config_.kafka, topic, kKafkaTimeoutMs);
-      for (int backoff = 100, waited = 0;
-           !m.ok() && m.status().code() != Status::Code::kInvalidArgument && waited < kKafkaTimeoutMs;
-           waited += backoff, backoff = std::min(backoff * 2, 2000)) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
-        m = TopicPartitionCount(config_.kafka, topic, kKafkaTimeoutMs);
-      }
+      auto m = PartitionCount(topic);
       if (!m.ok()) return m.status();
       if (*m < *n) {
         return Status::FailedPrecondition(fmt::format(
@@ -101,7 +107,7 @@ Status Pipeline::Start() {
   if (!consumer.ok()) return consumer.status();
   consumer_ = std::move(consumer).value();
   for (const auto& t : config_.input_topics) {
-    auto n = consumer_->PartitionCount(t, kKafkaTimeoutMs);
+    auto n = PartitionCount(t);
     if (!n.ok()) return n.status();
     topic_partitions_[t] = *n;
   }
@@ -165,14 +171,13 @@ Status Pipeline::LoadDefinitions() {
   return Status::Ok();
 }
 
-Status Pipeline::TailDefinitions(bool to_end) {
-  if (definitions_ == nullptr) return Status::Ok();
+void Pipeline::TailDefinitions(bool to_end) {
+  if (definitions_ == nullptr) return;
   std::vector<DefinitionEntry> entries;
   Status s = to_end ? definitions_->ReadToEnd(kKafkaTimeoutMs, &entries)
                     : definitions_->Poll(0, &entries);
   for (const DefinitionEntry& e : entries) ApplyDefinition(e);
   if (!s.ok()) LogWarn("Cannot read the definitions topic", {{"error", s.ToString()}});
-  return Status::Ok();
 }
 
 void Pipeline::ApplyDefinition(const DefinitionEntry& e) {
@@ -216,7 +221,8 @@ Status Pipeline::ChangeDefinitions(Catalog::Change change, int timeout_ms) {
         "the change is in the definitions topic and will apply when the pipeline gets to it");
   }
   auto it = definition_outcomes_.find(*offset);
-  if (it == definition_outcomes_.end()) return Status::Ok();  // compacted away: a later one won
+  // Only the last 1000 outcomes are kept: one this old was applied.
+  if (it == definition_outcomes_.end()) return Status::Ok();
   Status outcome = it->second;
   lock.unlock();
   if (outcome.code() == Status::Code::kInvalidArgument ||
@@ -601,7 +607,7 @@ Status Pipeline::Run() {
     if (!assign_error_.ok()) return assign_error_;
     auto started = std::chrono::steady_clock::now();
     SEGD_RETURN_IF_ERROR(ApplyPendingRules());
-    SEGD_RETURN_IF_ERROR(TailDefinitions(false));
+    TailDefinitions(false);
     SEGD_RETURN_IF_ERROR(Process(*batch));
     Status s = Deliver();
     if (!s.ok()) {

@@ -109,14 +109,17 @@ class Pipeline : public RebalanceListener {
   Status ApplyRuleSet(std::shared_ptr<const rules::RuleSet> rules);
   // Reads the definitions topic from the beginning (Start).
   Status LoadDefinitions();
-  // Applies the definitions entries that have arrived (waiting up to
-  // `wait_ms` for one), or all up to the topic's end when `to_end`.
-  Status TailDefinitions(bool to_end);
+  // Applies the definitions entries that have arrived, or all up to the
+  // topic's end when `to_end`. A topic that cannot be read is logged and
+  // tried again next time.
+  void TailDefinitions(bool to_end);
   // Applies one entry to the catalog and the partitions; its outcome goes
   // to a ChangeDefinitions waiting for it.
   void ApplyDefinition(const DefinitionEntry& entry);
   void UpdateMemberCounts();
   Status CreateProducer();
+  // TopicPartitionCount, asked again while the topic is not known yet.
+  Result<int> PartitionCount(const std::string& topic);
   int TopicPartitions(const std::string& topic);
   void SetReady(bool ready);
 

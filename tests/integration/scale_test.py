@@ -135,12 +135,17 @@ def report(checks, instances):
     return 1
 
 
-def definitions_mode(a, work, instances, producer, lines, checks):
+def start_sharing(instances, checks):
+    """Starts every instance and checks that each comes to hold partitions."""
     for i in instances:
         i.start()
     checks.append(("three instances share the six partitions", wait_for(
         lambda: sum(shared := [i.partitions() or 0 for i in instances]) == PARTITIONS
         and min(shared) > 0, 120)))
+
+
+def definitions_mode(a, work, instances, producer, lines, checks):
+    start_sharing(instances, checks)
     producer.start()
     producer.join()
     consumed = wait_for(lambda: sum(metric(i.admin, "segd_records_total") or 0
@@ -237,11 +242,7 @@ def main():
         if a.mode == "definitions":
             return definitions_mode(a, work, instances, producer, lines, checks)
         if a.mode == "kill":
-            for i in instances:
-                i.start()
-            checks.append(("three instances share the six partitions", wait_for(
-                lambda: sum(shared := [i.partitions() or 0 for i in instances]) == PARTITIONS
-                and min(shared) > 0, 120)))
+            start_sharing(instances, checks)
             producer.start()
             time.sleep(a.records / a.rate / 3)
             victim = instances[1]

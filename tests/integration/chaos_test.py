@@ -308,14 +308,22 @@ def main():
                 changelog = f"{tag}-{topic_in}-changelog"
 
                 def seeded():
+                    # Each store's seed is its first transaction, at the head
+                    # of its changelog partition: a few seconds' read from the
+                    # beginning holds it. (Not "read to the end": while segd
+                    # writes, kcat -e may not see every partition's end.)
+                    # Produced is enough here; the output check below is
+                    # read_committed.
+                    args = ["kcat", "-C", "-b", brokers, "-t", changelog, "-o", "beginning",
+                            "-e", "-q", "-f", "%p %k\n"]
                     try:
-                        # Produced is enough here (the output check below is
-                        # read_committed): a read_committed read may wait a
-                        # while on the transaction a crashed start left open.
-                        keys = read_topic(brokers, changelog, "%p %k\n",
-                                          committed=False).splitlines()
-                    except subprocess.SubprocessError:
-                        return False
+                        r = subprocess.run(args, capture_output=True, timeout=5)
+                        if r.returncode != 0:
+                            return False  # the topic is not there yet
+                        out = r.stdout
+                    except subprocess.TimeoutExpired as e:
+                        out = e.stdout or b""
+                    keys = out.decode(errors="replace").splitlines()
                     return {k.split(" ")[0] for k in keys if k.endswith(" mchangelog")} == \
                         {"0", "1", "2"}
                 t_seed = time.time()
@@ -391,6 +399,13 @@ def main():
         for what, passed in checks:
             print(f"{'ok  ' if passed else 'FAIL'} {what}")
         ok = not bad and dead_ok and all(passed for _, passed in checks)
+        if not ok:  # what segd said, for the failure's cause
+            with open(os.path.join(work, "segd.log")) as f:
+                print("--- last lines of segd's log:\n" + "".join(f.readlines()[-60:]))
+            if os.environ.get("SEGD_TEST_KEEP"):
+                keep = tempfile.mkdtemp(prefix="segd-chaos-log-")
+                shutil.copy(os.path.join(work, "segd.log"), keep)
+                print(f"segd's whole log kept in {keep}")
         return 0 if ok else 1
     finally:
         if segd_proc and segd_proc.poll() is None:

@@ -8,7 +8,9 @@
 #include <optional>
 #include <random>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "daemon/changelog_copy.h"
 #include "rules/definitions.h"
 #include "stream/partition_reader.h"
 #include "fmt/format.h"
@@ -202,50 +204,69 @@ Result<int64_t> Partition::Reconcile(const PartitionOffset& committed) {
 
 Status Partition::Restore(const DeliveryMarker& marker, int64_t offset) {
   auto started = std::chrono::steady_clock::now();
-  LogInfo("Restoring partition from its changelog",
-          {{"topic", tp_.topic}, {"partition", tp_.partition}, {"changelog", changelog_topic_}});
-  // Applied a chunk at a time; a chunk the map cannot hold is redone after
-  // growing it. A restore cut short leaves a store without identity, which
-  // the next assignment restores again.
-  constexpr size_t kChunk = 20000;
-  std::vector<std::pair<std::string, std::optional<std::string>>> chunk;
-  uint64_t entries = 0;
-  auto apply_chunk = [&]() -> Status {
-    while (true) {
-      Status s = store_->Begin();
-      for (size_t i = 0; s.ok() && i < chunk.size(); ++i) {
-        const auto& [k, v] = chunk[i];
-        s = store_->ApplyWrite(k, v ? std::optional<std::string_view>(*v) : std::nullopt);
-      }
-      if (s.ok()) s = store_->Commit();
-      if (!s.ok()) store_->Abort();
-      if (LmdbEnv::IsMapFull(s)) {
-        SEGD_RETURN_IF_ERROR(store_->Grow());
-        continue;
-      }
-      SEGD_RETURN_IF_ERROR(s);
-      entries += chunk.size();
-      chunk.clear();
-      return Status::Ok();
-    }
-  };
   engine_.reset();  // it holds the old state in memory
-  SEGD_RETURN_IF_ERROR(store_->Begin());
-  Status s = store_->ClearAll();
-  if (s.ok()) s = store_->Commit();
-  if (!s.ok()) {
-    store_->Abort();
-    return s;
+  // A copy this store kept (the partition left this instance cleanly, or a
+  // standby followed it) needs only the changelog's tail; anything else
+  // starts from nothing.
+  auto kept = ReadChangelogBase(store_.get());
+  if (!kept.ok()) return kept.status();
+  std::optional<ChangelogBase> base;
+  if (*kept && BaseUsable(**kept, last_seq_, WallMs())) base = **kept;
+  const char* kind = base ? "tail" : "full";
+  uint64_t entries = 0;
+  Result<int64_t> end = Status::Internal("not read");
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!base) {
+      SEGD_RETURN_IF_ERROR(store_->Begin());
+      Status s = store_->ClearAll();
+      if (s.ok()) s = store_->Commit();
+      if (!s.ok()) {
+        store_->Abort();
+        return s;
+      }
+      // Empty: the changelog's first zero records; a restore cut short
+      // goes on from where it stopped.
+      base = ChangelogBase{0, 0, WallMs()};
+      SEGD_RETURN_IF_ERROR(ApplyChangelog(store_.get(), {}, *base));
+    }
+    LogInfo("Restoring partition from its changelog",
+            {{"topic", tp_.topic},
+             {"partition", tp_.partition},
+             {"changelog", changelog_topic_},
+             {"kind", kind},
+             {"from", base->offset}});
+    // Applied a chunk at a time, each with the base it moves the store to.
+    constexpr size_t kChunk = 20000;
+    std::vector<ChangelogRecord> chunk;
+    ChangelogBase at = *base;
+    end = ReadPartition(config_->kafka, changelog_topic_, tp_.partition, base->offset, 120000,
+                        [&](int64_t off, std::string_view key,
+                            std::optional<std::string_view> value) -> Status {
+                          chunk.push_back({std::string(key), value ? std::optional<std::string>(
+                                                                         std::string(*value))
+                                                                   : std::nullopt});
+                          at.offset = off + 1;
+                          if (chunk.size() < kChunk) return Status::Ok();
+                          SEGD_RETURN_IF_ERROR(ApplyChangelog(store_.get(), chunk, at));
+                          entries += chunk.size();
+                          chunk.clear();
+                          return Status::Ok();
+                        });
+    if (end.ok()) {
+      at.offset = *end;
+      at.as_of_ms = WallMs();
+      SEGD_RETURN_IF_ERROR(ApplyChangelog(store_.get(), chunk, at));
+      entries += chunk.size();
+      break;
+    }
+    if (end.status().code() != Status::Code::kNotFound || kind[0] == 'f') return end.status();
+    // The copy's end is no longer in the changelog (recreated, or its head
+    // deleted): from the beginning.
+    LogWarn("Changelog no longer holds the local copy's end; restoring in full",
+            {{"topic", tp_.topic}, {"partition", tp_.partition}, {"error", end.status().message()}});
+    base.reset();
+    kind = "full";
   }
-  auto end = ReadPartition(config_->kafka, changelog_topic_, tp_.partition, 120000,
-                           [&](std::string_view key, std::optional<std::string_view> value) {
-                             chunk.emplace_back(std::string(key),
-                                                value ? std::optional<std::string>(*value)
-                                                      : std::nullopt);
-                             return chunk.size() >= kChunk ? apply_chunk() : Status::Ok();
-                           });
-  if (!end.ok()) return end.status();
-  SEGD_RETURN_IF_ERROR(apply_chunk());
   // A changelog that never received its store's whole content (changelog
   // turned on after the partition last moved) cannot stand for it.
   SEGD_RETURN_IF_ERROR(store_->Begin());
@@ -261,11 +282,14 @@ Status Partition::Restore(const DeliveryMarker& marker, int64_t offset) {
   }
   // The position is the committed one. The identity is new: the store that
   // wrote the changelog may still exist elsewhere with writes Kafka never
-  // committed, and must not pass for this one.
+  // committed, and must not pass for this one. The outbox (a local copy's
+  // own, all delivered) is emptied.
   SEGD_RETURN_IF_ERROR(store_->Begin());
-  s = store_->PutMeta(kStoreIdKey, NewStoreId());
+  Status s = store_->ClearOutbox();
+  if (s.ok()) s = store_->PutMeta(kStoreIdKey, NewStoreId());
   if (s.ok()) s = store_->PutMeta(kOffsetKey, std::to_string(offset));
   if (s.ok()) s = store_->PutMeta("last_seq", std::to_string(marker.seq));
+  if (s.ok()) s = WriteChangelogBase(store_.get(), ChangelogBase{*end, marker.seq, WallMs()});
   if (s.ok()) s = store_->Recount();
   if (s.ok()) s = store_->Commit();
   if (!s.ok()) {
@@ -280,17 +304,29 @@ Status Partition::Restore(const DeliveryMarker& marker, int64_t offset) {
   rules_ = nullptr;  // no list hint: the engine reads the restored store afresh
   SEGD_RETURN_IF_ERROR(SetRules(rules));
   committed_offset_ = offset;
+  metrics_->Restores(kind).Increment();
+  metrics_->RestoredRecords().Increment(static_cast<double>(entries));
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - started)
                 .count();
   LogInfo("Partition restored from its changelog",
           {{"topic", tp_.topic},
            {"partition", tp_.partition},
+           {"kind", kind},
            {"entries", entries},
            {"changelog_end", *end},
            {"users", store_->user_count()},
            {"ms", ms}});
   return Status::Ok();
+}
+
+Status Partition::RecordChangelogBase(int64_t changelog_end, int64_t as_of_ms) {
+  if (!config_->changelog || HasWorkToDeliver()) return Status::Ok();
+  SEGD_RETURN_IF_ERROR(store_->Begin());
+  Status s = WriteChangelogBase(store_.get(), ChangelogBase{changelog_end, last_seq_, as_of_ms});
+  if (s.ok()) s = store_->Commit();
+  if (!s.ok()) store_->Abort();
+  return s;
 }
 
 OutMessage Partition::DeadLetter(const InputMessage& m, const Rejection& why) const {

@@ -94,6 +94,14 @@ class Partition {
   }
   // The marker to commit with the offset once undelivered() is delivered.
   DeliveryMarker Marker() const { return {store_id_, last_seq_}; }
+
+  // The partition leaves this instance with everything delivered: its store
+  // stays a copy of the changelog up to `changelog_end` (the changelog
+  // partition's end after the last commit, asked for at `as_of_ms`), so a
+  // later restore here needs only the tail. Does nothing while work is
+  // undelivered or without a changelog.
+  Status RecordChangelogBase(int64_t changelog_end, int64_t as_of_ms);
+  const std::string& changelog_topic() const { return changelog_topic_; }
   // Everything up to the last sequence is delivered (at `wall_ms`, for the
   // latency histograms); the entries are deleted from the store with the
   // next batch.

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "daemon/fault_point.h"
 #include "fmt/format.h"
@@ -15,12 +16,6 @@ namespace {
 
 constexpr int kKafkaTimeoutMs = 30000;
 constexpr int kMaxBackoffMs = 10000;
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void Backoff(int* ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(*ms));
@@ -83,7 +78,9 @@ Status Pipeline::Start() {
       if (!n.ok()) return n.status();
       std::string topic = ChangelogTopic(config_, input);
       SEGD_RETURN_IF_ERROR(CreateTopics(
-          config_.kafka, {{topic, *n, -1, {{"cleanup.policy", "compact"}}}}, kKafkaTimeoutMs));
+          config_.kafka,
+          {{topic, *n, -1, {{"cleanup.policy", "compact"}, {"delete.retention.ms", "86400000"}}}},
+          kKafkaTimeoutMs));
       auto m = PartitionCount(topic);
       if (!m.ok()) return m.status();
       if (*m < *n) {
@@ -309,6 +306,24 @@ void Pipeline::OnRevoked(const std::vector<TopicPartition>& parts) {
     Status s = Deliver(pending);
     if (!s.ok() || delivery_failing_) {
       LogWarn("Revoked partitions left undelivered output", {{"partitions", pending.size()}});
+    }
+  }
+  if (config_.changelog) {
+    // Each store stays a copy of its changelog up to where it ends now
+    // (nobody else writes it until this revocation completes), so taking the
+    // partition back later restores only the tail.
+    for (const auto& tp : parts) {
+      auto it = partitions_.find(tp);
+      if (it == partitions_.end() || it->second->HasWorkToDeliver()) continue;
+      int64_t as_of = WallMs();
+      auto end = consumer_->QueryHighWatermark({it->second->changelog_topic(), tp.partition},
+                                               5000);
+      Status s = end.ok() ? it->second->RecordChangelogBase(*end, as_of) : end.status();
+      if (!s.ok()) {
+        LogWarn("Cannot note where the local copy of the changelog ends; a later restore here "
+                "reads it all",
+                {{"topic", tp.topic}, {"partition", tp.partition}, {"error", s.ToString()}});
+      }
     }
   }
   std::unique_lock lock(partitions_mu_);

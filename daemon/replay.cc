@@ -8,6 +8,7 @@
 #include <iostream>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/json.h"
 #include "common/kafka_hash.h"
 #include "common/worker_pool.h"
@@ -19,12 +20,6 @@
 namespace segd {
 
 namespace {
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Removes a temporary data folder when replay ends.
 struct TempDir {

@@ -62,6 +62,16 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                        .Name("segd_kafka_transactions_total")
                        .Help("Kafka transactions, by result (committed, aborted, fatal)")
                        .Register(r);
+  restores_ = &BuildCounter()
+                   .Name("segd_changelog_restores_total")
+                   .Help("Partitions restored from their changelog, by kind (full: from the "
+                         "beginning; tail: onto a local copy, from where it ends)")
+                   .Register(r);
+  restored_records_ = &BuildCounter()
+                           .Name("segd_changelog_restored_records_total")
+                           .Help("Changelog records applied by restores")
+                           .Register(r)
+                           .Add({});
   batch_records_ =
       &BuildHistogram()
            .Name("segd_batch_records")
@@ -183,6 +193,10 @@ void Metrics::RemovePartition(const PartitionGauges& g) {
 
 prometheus::Counter& Metrics::Transactions(const std::string& result) {
   return transactions_->Add({{"result", result}});
+}
+
+prometheus::Counter& Metrics::Restores(const std::string& kind) {
+  return restores_->Add({{"kind", kind}});
 }
 
 }  // namespace segd

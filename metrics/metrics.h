@@ -59,6 +59,10 @@ class Metrics {
   void RemoveMembers(prometheus::Gauge* gauge);
   // Kafka transactions by result: committed, aborted, fatal.
   prometheus::Counter& Transactions(const std::string& result);
+  // Partition restores from the changelog, by kind (full, tail), and the
+  // changelog records they applied.
+  prometheus::Counter& Restores(const std::string& kind);
+  prometheus::Counter& RestoredRecords() { return *restored_records_; }
   // Records per batch.
   prometheus::Histogram& BatchRecords() { return *batch_records_; }
   // Seconds from a batch's first record read to its Kafka commit.
@@ -104,6 +108,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* changes_;
   prometheus::Family<prometheus::Gauge>* members_;
   prometheus::Family<prometheus::Counter>* transactions_;
+  prometheus::Family<prometheus::Counter>* restores_;
+  prometheus::Counter* restored_records_;
   prometheus::Histogram* batch_records_;
   prometheus::Histogram* batch_seconds_;
   prometheus::Histogram* processing_seconds_;

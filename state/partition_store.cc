@@ -173,7 +173,7 @@ Status PartitionStore::Begin() {
 // come from the committed marker and offset when a store is restored.
 static bool UncapturedMeta(std::string_view key) {
   return key == "store_id" || key == "input_offset" || key == "last_seq" ||
-         key == "schema_version";
+         key == "schema_version" || key == "changelog_base";
 }
 
 void PartitionStore::Capture(char db, std::string_view key,
@@ -344,6 +344,8 @@ Status PartitionStore::PutOutbox(uint64_t seq, std::string_view message) {
 }
 
 Status PartitionStore::DeleteOutbox(uint64_t seq) { return txn_->Delete(outbox_, OutboxKey(seq)); }
+
+Status PartitionStore::ClearOutbox() { return txn_->Clear(outbox_); }
 
 Status PartitionStore::ForEachOutbox(const std::function<void(uint64_t, std::string_view)>& fn) {
   return txn_->Scan(outbox_, {}, [&fn](std::string_view k, std::string_view v) {

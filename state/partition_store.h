@@ -124,6 +124,8 @@ class PartitionStore {
 
   Status PutOutbox(uint64_t seq, std::string_view message);
   Status DeleteOutbox(uint64_t seq);
+  // Deletes every outbox entry.
+  Status ClearOutbox();
   Status ForEachOutbox(const std::function<void(uint64_t, std::string_view)>& fn);
 
   // A consistent view of the last commit before it began. It may live on

@@ -218,6 +218,16 @@ int64_t Consumer::CachedHighWatermark(const TopicPartition& tp) const {
   return err == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? high : -1;
 }
 
+Result<int64_t> Consumer::QueryHighWatermark(const TopicPartition& tp, int timeout_ms) {
+  int64_t low = -1, high = -1;
+  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+      impl_->rk.get(), tp.topic.c_str(), tp.partition, &low, &high, timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return kafka::StatusFromCode(err, "query watermark offsets");
+  }
+  return high;
+}
+
 Result<int> Consumer::PartitionCount(const std::string& topic, int timeout_ms) {
   return kafka::PartitionCount(impl_->rk.get(), topic, timeout_ms);
 }

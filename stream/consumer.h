@@ -99,6 +99,9 @@ class Consumer {
   // The partition's high watermark as of the last fetch (no broker call);
   // -1 when not known yet.
   int64_t CachedHighWatermark(const TopicPartition& tp) const;
+  // Asks the partition's leader for its high watermark (any topic, assigned
+  // or not).
+  Result<int64_t> QueryHighWatermark(const TopicPartition& tp, int timeout_ms);
 
   // Set when librdkafka reports every broker down; cleared by a message or
   // by a successful metadata request (BrokersReachable).

@@ -1,5 +1,6 @@
 #include "stream/partition_reader.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "stream/kafka_handles.h"
@@ -7,8 +8,9 @@
 namespace segd {
 
 Result<int64_t> ReadPartition(
-    const KafkaSettings& kafka, const std::string& topic, int32_t partition, int idle_timeout_ms,
-    const std::function<Status(std::string_view, std::optional<std::string_view>)>& fn) {
+    const KafkaSettings& kafka, const std::string& topic, int32_t partition, int64_t from,
+    int idle_timeout_ms,
+    const std::function<Status(int64_t, std::string_view, std::optional<std::string_view>)>& fn) {
   // No group: the partition is assigned, nothing is committed.
   auto conf = kafka::MakeConf({{"bootstrap.servers", kafka.brokers},
                                {"group.id", "segd-restore"},
@@ -26,14 +28,32 @@ Result<int64_t> ReadPartition(
   if (!rk) return Status::InvalidArgument(std::string("Kafka restore consumer: ") + errstr);
   conf->release();
   rd_kafka_poll_set_consumer(rk.get());
+  if (from > 0) {
+    int64_t low = -1, high = -1;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(idle_timeout_ms);
+    rd_kafka_resp_err_t err;
+    while ((err = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), partition, &low,
+                                                   &high, 5000)) != RD_KAFKA_RESP_ERR_NO_ERROR &&
+           std::chrono::steady_clock::now() < deadline) {
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::Unavailable("offsets of " + topic + "-" + std::to_string(partition) + ": " +
+                                 rd_kafka_err2str(err));
+    }
+    if (from < low || from > high) {
+      return Status::NotFound(topic + "-" + std::to_string(partition) + " holds offsets " +
+                              std::to_string(low) + " to " + std::to_string(high) + ", not " +
+                              std::to_string(from));
+    }
+  }
   kafka::PartitionListPtr parts(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(parts.get(), topic.c_str(), partition)->offset =
-      RD_KAFKA_OFFSET_BEGINNING;
+      from > 0 ? from : RD_KAFKA_OFFSET_BEGINNING;
   rd_kafka_resp_err_t err = rd_kafka_assign(rk.get(), parts.get());
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::Unavailable("assign " + topic + ": " + rd_kafka_err2str(err));
   }
-  int64_t next = 0;
+  int64_t next = std::max<int64_t>(from, 0);
   auto last_progress = std::chrono::steady_clock::now();
   Status result = Status::Ok();
   bool done = false;
@@ -66,7 +86,7 @@ Result<int64_t> ReadPartition(
     std::string_view key(static_cast<const char*>(m->key), m->key_len);
     std::optional<std::string_view> value;
     if (m->payload != nullptr) value.emplace(static_cast<const char*>(m->payload), m->len);
-    result = fn(key, value);
+    result = fn(m->offset, key, value);
     if (!result.ok()) break;
     next = m->offset + 1;
   }

@@ -32,6 +32,9 @@ const OptionSpec kOptions[] = {
      "Mirror each partition's state to a compacted changelog topic (<group_id>-<input>-changelog), "
      "in the same transactions, and restore a partition from it when its local store is not the "
      "committed one"},
+    {"standby_replicas", "int", "0",
+     "Warm copies kept of each partition on other instances of the group, by tailing its "
+     "changelog (needs changelog.enabled), so a failover restores only the tail"},
     {"definitions.enabled", "bool", "true",
      "Send segment and list changes made through the admin API to the compacted definitions topic "
      "(<group_id>-definitions), which every instance of the group reads and applies in order; "
@@ -208,6 +211,10 @@ Config Build(const std::map<std::string, std::string>& values, std::vector<std::
   c.create_topics = b.Bool("topics.create");
   c.output_partitions = static_cast<int>(b.Int("topics.output_partitions"));
   c.changelog = b.Bool("changelog.enabled");
+  int64_t standbys = b.Int("standby_replicas");
+  b.Check(standbys >= 0 && standbys <= 16, "standby_replicas: 0 to 16");
+  b.Check(standbys == 0 || c.changelog, "standby_replicas needs changelog.enabled: true");
+  c.standby_replicas = static_cast<int>(standbys);
   c.definitions = b.Bool("definitions.enabled");
   int64_t workers = b.Int("workers");
   b.Check(workers >= 0 && workers <= 1024, "workers: 0 (one per core) to 1024");

@@ -32,6 +32,20 @@ std::string NewStoreId() {
 
 }  // namespace
 
+Result<std::unique_ptr<PartitionStore>> OpenPartitionStore(const Config& config,
+                                                           const TopicPartition& tp) {
+  std::string dir = config.data_dir + "/" + tp.topic + "-" + std::to_string(tp.partition);
+  std::filesystem::create_directories(config.data_dir);
+  LmdbOptions lo;
+  lo.initial_map_bytes = std::min(config.lmdb_initial_map_bytes, config.lmdb_max_map_bytes);
+  lo.max_map_bytes = config.lmdb_max_map_bytes;
+  lo.sync = config.lmdb_sync;
+  auto store = PartitionStore::Open(dir, lo);
+  if (!store.ok()) return store.status();
+  (*store)->set_capture(config.changelog);
+  return store;
+}
+
 Result<std::unique_ptr<Partition>> Partition::Open(const Config& config,
                                                    const rules::RuleSet* rules,
                                                    const TopicPartition& tp, bool key_required,
@@ -42,16 +56,9 @@ Result<std::unique_ptr<Partition>> Partition::Open(const Config& config,
   p->metrics_ = metrics;
   p->tp_ = tp;
   p->key_required_ = key_required;
-  std::string dir = config.data_dir + "/" + tp.topic + "-" + std::to_string(tp.partition);
-  std::filesystem::create_directories(config.data_dir);
-  LmdbOptions lo;
-  lo.initial_map_bytes = std::min(config.lmdb_initial_map_bytes, config.lmdb_max_map_bytes);
-  lo.max_map_bytes = config.lmdb_max_map_bytes;
-  lo.sync = config.lmdb_sync;
-  auto store = PartitionStore::Open(dir, lo);
+  auto store = OpenPartitionStore(config, tp);
   if (!store.ok()) return store.status();
   p->store_ = std::move(store).value();
-  p->store_->set_capture(config.changelog);
   p->changelog_topic_ = ChangelogTopic(config, tp.topic);
   SEGD_RETURN_IF_ERROR(p->SetRules(rules));
   SEGD_RETURN_IF_ERROR(p->Load());

@@ -28,6 +28,11 @@
 
 namespace segd {
 
+// Opens the LMDB store of input partition `tp` in config.data_dir (one
+// writer at a time: the partition's owner, or its standby copy).
+Result<std::unique_ptr<PartitionStore>> OpenPartitionStore(const Config& config,
+                                                           const TopicPartition& tp);
+
 class Partition {
  public:
   struct Pending {

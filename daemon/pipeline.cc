@@ -36,7 +36,13 @@ Pipeline::Pipeline(const Config& config, Catalog* catalog, Metrics* metrics)
   metrics_->LmdbMapLimit().Set(static_cast<double>(config.lmdb_max_map_bytes));
 }
 
-Pipeline::~Pipeline() = default;
+Pipeline::~Pipeline() {
+  // Leaving the group calls OnRevoked, which needs the other members: close
+  // the consumer while they are all still there (Run closes it unless it
+  // stopped on an error).
+  if (consumer_) consumer_->Close();
+  standbys_.reset();
+}
 
 void Pipeline::SetReady(bool ready) {
   ready_ = ready;
@@ -103,6 +109,10 @@ Status Pipeline::Start() {
   auto consumer = Consumer::Create(co, this);
   if (!consumer.ok()) return consumer.status();
   consumer_ = std::move(consumer).value();
+  if (config_.standby_replicas > 0) {
+    standbys_ = std::make_unique<Standbys>(config_, metrics_);
+    standbys_->Start();
+  }
   for (const auto& t : config_.input_topics) {
     auto n = PartitionCount(t);
     if (!n.ok()) return n.status();
@@ -271,7 +281,16 @@ void Pipeline::OnAssigned(const std::vector<TopicPartition>& parts,
   // before they gave the partitions up: read up to the topic's end, so no
   // partition goes back to an older rule set.
   TailDefinitions(true);
+  if (standbys_) standbys_->Own(parts);  // their copies close before the stores open
   auto committed = consumer_->Committed(parts, kKafkaTimeoutMs);
+  // The group answers only once no transaction with offsets for these
+  // partitions is open: a lost owner's open transaction holds them until the
+  // broker aborts it (transaction.timeout.ms). Ask again meanwhile.
+  for (int attempt = 1; !committed.ok() && attempt < 5 && !stop_; ++attempt) {
+    LogWarn("Committed offsets not available yet; asking again",
+            {{"error", committed.status().ToString()}, {"attempt", attempt}});
+    committed = consumer_->Committed(parts, kKafkaTimeoutMs);
+  }
   for (size_t i = 0; i < parts.size(); ++i) {
     const TopicPartition& tp = parts[i];
     auto p = Partition::Open(config_, rules_.get(), tp, TopicPartitions(tp.topic) > 1, metrics_);
@@ -328,11 +347,13 @@ void Pipeline::OnRevoked(const std::vector<TopicPartition>& parts) {
   }
   std::unique_lock lock(partitions_mu_);
   for (const auto& tp : parts) partitions_.erase(tp);
+  if (standbys_) standbys_->Disown(parts);
 }
 
 void Pipeline::OnLost(const std::vector<TopicPartition>& parts) {
   std::unique_lock lock(partitions_mu_);
   for (const auto& tp : parts) partitions_.erase(tp);
+  if (standbys_) standbys_->Disown(parts);
 }
 
 void Pipeline::ForEachStore(
@@ -651,6 +672,7 @@ Status Pipeline::Run() {
   consumer_->Close();
   std::unique_lock lock(partitions_mu_);
   partitions_.clear();
+  standbys_.reset();
   return Status::Ok();
 }
 

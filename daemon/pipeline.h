@@ -27,6 +27,7 @@
 #include "daemon/catalog.h"
 #include "daemon/config.h"
 #include "daemon/partition.h"
+#include "daemon/standby.h"
 #include "metrics/metrics.h"
 #include "rules/plan.h"
 #include "stream/consumer.h"
@@ -138,6 +139,7 @@ class Pipeline : public RebalanceListener {
   WorkerPool pool_;
   std::vector<std::unique_ptr<RecordDecoder>> decoders_;
   std::unique_ptr<Consumer> consumer_;
+  std::unique_ptr<Standbys> standbys_;  // standby_replicas > 0
   std::unique_ptr<TransactionalProducer> producer_;
   std::map<TopicPartition, std::unique_ptr<Partition>> partitions_;
   // Exclusive while partitions_ gains or loses a partition; shared while

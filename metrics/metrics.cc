@@ -72,6 +72,16 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                            .Help("Changelog records applied by restores")
                            .Register(r)
                            .Add({});
+  standby_partitions_ = &BuildGauge()
+                             .Name("segd_standby_partitions")
+                             .Help("Partitions of other instances this one keeps a standby copy of")
+                             .Register(r)
+                             .Add({});
+  standby_records_ = &BuildCounter()
+                          .Name("segd_standby_records_total")
+                          .Help("Changelog records applied to standby copies")
+                          .Register(r)
+                          .Add({});
   batch_records_ =
       &BuildHistogram()
            .Name("segd_batch_records")

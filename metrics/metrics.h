@@ -63,6 +63,9 @@ class Metrics {
   // changelog records they applied.
   prometheus::Counter& Restores(const std::string& kind);
   prometheus::Counter& RestoredRecords() { return *restored_records_; }
+  // Standby copies kept (standby_replicas), and changelog records they applied.
+  prometheus::Gauge& StandbyPartitions() { return *standby_partitions_; }
+  prometheus::Counter& StandbyRecords() { return *standby_records_; }
   // Records per batch.
   prometheus::Histogram& BatchRecords() { return *batch_records_; }
   // Seconds from a batch's first record read to its Kafka commit.
@@ -110,6 +113,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* transactions_;
   prometheus::Family<prometheus::Counter>* restores_;
   prometheus::Counter* restored_records_;
+  prometheus::Gauge* standby_partitions_;
+  prometheus::Counter* standby_records_;
   prometheus::Histogram* batch_records_;
   prometheus::Histogram* batch_seconds_;
   prometheus::Histogram* processing_seconds_;

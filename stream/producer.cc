@@ -22,6 +22,11 @@ Result<std::unique_ptr<TransactionalProducer>> TransactionalProducer::Create(
       // Same partition for a key as Kafka's Java clients.
       {"partitioner", "murmur2_random"},
       {"linger.ms", "5"},
+      // A lost instance's open transaction holds its partitions' committed
+      // offsets (and read_committed readers) until the broker aborts it:
+      // keep that short, as Kafka Streams does. A batch's transaction lasts
+      // milliseconds. Also librdkafka's default message.timeout.ms.
+      {"transaction.timeout.ms", "10000"},
       {"client.id", "segd-producer"},
   };
   auto conf = kafka::MakeConf(defaults, options.kafka.producer);

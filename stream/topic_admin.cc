@@ -93,4 +93,63 @@ Result<int> TopicPartitionCount(const KafkaSettings& kafka, const std::string& t
   return kafka::PartitionCount(rk->get(), topic, timeout_ms);
 }
 
+struct GroupAdmin::Impl {
+  kafka::HandlePtr rk;
+};
+
+Result<std::unique_ptr<GroupAdmin>> GroupAdmin::Create(const KafkaSettings& kafka) {
+  auto rk = AdminHandle(kafka);
+  if (!rk.ok()) return rk.status();
+  std::unique_ptr<GroupAdmin> g(new GroupAdmin());
+  g->impl_ = std::make_unique<Impl>();
+  g->impl_->rk = std::move(rk).value();
+  return g;
+}
+
+GroupAdmin::~GroupAdmin() = default;
+
+Result<GroupDescription> GroupAdmin::Describe(const std::string& group, int timeout_ms) {
+  rd_kafka_t* rk = impl_->rk.get();
+  char errstr[512];
+  std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter> opts(
+      rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS));
+  rd_kafka_AdminOptions_set_request_timeout(opts.get(), timeout_ms, errstr, sizeof(errstr));
+  kafka::QueuePtr queue(rd_kafka_queue_new(rk));
+  const char* groups[] = {group.c_str()};
+  rd_kafka_DescribeConsumerGroups(rk, groups, 1, opts.get(), queue.get());
+  kafka::EventPtr ev(rd_kafka_queue_poll(queue.get(), timeout_ms + 5000));
+  if (!ev) return Status::Unavailable("describe group: no answer from the broker");
+  if (rd_kafka_event_error(ev.get())) {
+    return Status::Unavailable(std::string("describe group: ") +
+                               rd_kafka_event_error_string(ev.get()));
+  }
+  const rd_kafka_DescribeConsumerGroups_result_t* res =
+      rd_kafka_event_DescribeConsumerGroups_result(ev.get());
+  size_t n = 0;
+  const rd_kafka_ConsumerGroupDescription_t** descs =
+      rd_kafka_DescribeConsumerGroups_result_groups(res, &n);
+  if (n != 1) return Status::Unavailable("describe group: no description");
+  if (const rd_kafka_error_t* e = rd_kafka_ConsumerGroupDescription_error(descs[0])) {
+    return Status::Unavailable(std::string("describe group: ") + rd_kafka_error_string(e));
+  }
+  GroupDescription out;
+  out.stable = rd_kafka_ConsumerGroupDescription_state(descs[0]) ==
+               RD_KAFKA_CONSUMER_GROUP_STATE_STABLE;
+  size_t members = rd_kafka_ConsumerGroupDescription_member_count(descs[0]);
+  for (size_t i = 0; i < members; ++i) {
+    const rd_kafka_MemberDescription_t* m = rd_kafka_ConsumerGroupDescription_member(descs[0], i);
+    GroupMember gm;
+    const char* iid = rd_kafka_MemberDescription_group_instance_id(m);
+    if (iid != nullptr) gm.instance_id = iid;
+    gm.member_id = rd_kafka_MemberDescription_consumer_id(m);
+    const rd_kafka_topic_partition_list_t* parts =
+        rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m));
+    for (int j = 0; parts != nullptr && j < parts->cnt; ++j) {
+      gm.assignment.emplace_back(parts->elems[j].topic, parts->elems[j].partition);
+    }
+    out.members.push_back(std::move(gm));
+  }
+  return out;
+}
+
 }  // namespace segd

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,5 +27,30 @@ Status CreateTopics(const KafkaSettings& kafka, const std::vector<TopicSpec>& to
 // The partition count of `topic`, or NotFound.
 Result<int> TopicPartitionCount(const KafkaSettings& kafka, const std::string& topic,
                                 int timeout_ms);
+
+// A consumer group's members and what each is assigned, as the group
+// coordinator describes it.
+struct GroupMember {
+  std::string instance_id;  // group.instance.id; empty without static membership
+  std::string member_id;
+  std::vector<std::pair<std::string, int32_t>> assignment;  // (topic, partition)
+};
+struct GroupDescription {
+  bool stable = false;  // not in a rebalance
+  std::vector<GroupMember> members;
+};
+
+// Describes consumer groups through one admin client kept open.
+class GroupAdmin {
+ public:
+  static Result<std::unique_ptr<GroupAdmin>> Create(const KafkaSettings& kafka);
+  ~GroupAdmin();
+  Result<GroupDescription> Describe(const std::string& group, int timeout_ms);
+
+ private:
+  GroupAdmin() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace segd

@@ -23,12 +23,18 @@ clock. Modes:
          instances (each answering for its partitions) must equal the count
          a `segd replay` of the whole input gives.
 
-In kill and scale modes, at the end a read_committed consumer of the output
+  standby
+         three instances with standby_replicas: 2 (each keeps a copy of
+         every partition the others own); mid-stream one is SIGKILLed and
+         not replaced: the two left take its partitions over and must
+         restore only the tail after their standby copies.
+
+In kill, scale and standby modes, at the end a read_committed consumer of the output
 must see, for every input partition, exactly what `segd replay` of that
 partition's records in offset order prints — none missing, none twice, each
 user's in order, ids equal — and the instances' logs must show restores.
 
-Usage: scale_test.py SEGD SEGD_LOADGEN [--mode kill|scale|definitions] [--records M] [--users U]
+Usage: scale_test.py SEGD SEGD_LOADGEN [--mode kill|scale|definitions|standby] [--records M] [--users U]
 Broker: $SEGD_TEST_BROKERS.
 """
 import argparse
@@ -54,7 +60,7 @@ API_SEGMENT = {"id": "api_repeat_buyer", "rule": "count(purchase, 30d) >= 2"}
 
 
 class Instance:
-    def __init__(self, segd, work, tag, name, brokers, topic_in):
+    def __init__(self, segd, work, tag, name, brokers, topic_in, standbys=0):
         self.segd, self.name = segd, name
         self.data = os.path.join(work, name, "data")
         os.makedirs(self.data, exist_ok=True)
@@ -70,7 +76,8 @@ class Instance:
                     f"topics:\n  input: [{topic_in}]\n  output: {tag}-out\n"
                     f"  dead_letter: {tag}-dlq\n"
                     f"admin:\n  listen: {self.admin}\n  token: {TOKEN}\nlog:\n  level: info\n"
-                    f"batch:\n  max_records: 2000\n  max_ms: 50\n")
+                    f"batch:\n  max_records: 2000\n  max_ms: 50\n"
+                    f"standby_replicas: {standbys}\n")
         self.proc = None
 
     def start(self):
@@ -211,7 +218,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("segd")
     p.add_argument("loadgen")
-    p.add_argument("--mode", choices=["kill", "scale", "definitions"], default="kill")
+    p.add_argument("--mode", choices=["kill", "scale", "definitions", "standby"], default="kill")
     p.add_argument("--records", type=int, default=200_000)
     p.add_argument("--users", type=int, default=10_000)
     p.add_argument("--rate", type=int, default=5000)
@@ -228,7 +235,8 @@ def main():
         lines = subprocess.run([a.loadgen, "--users", str(a.users), "--records", str(a.records),
                                 "--days", "10", "--seed", "5", "--keyed"],
                                capture_output=True, text=True, check=True).stdout.splitlines(True)
-        instances = [Instance(a.segd, work, tag, f"segd-{i}", brokers, topic_in)
+        instances = [Instance(a.segd, work, tag, f"segd-{i}", brokers, topic_in,
+                              standbys=2 if a.mode == "standby" else 0)
                      for i in range(3)]
         producer = Producer(brokers, topic_in, lines, a.rate)
 
@@ -241,7 +249,29 @@ def main():
         rules = f"{REPO}/bench/rules.yaml"
         if a.mode == "definitions":
             return definitions_mode(a, work, instances, producer, lines, checks)
-        if a.mode == "kill":
+        if a.mode == "standby":
+            start_sharing(instances, checks)
+            producer.start()
+            # Each keeps copies of the four partitions it does not own.
+            checks.append(("each instance keeps standby copies of the others' partitions",
+                           wait_for(lambda: all(metric(i.admin, "segd_standby_partitions") == 4
+                                                for i in instances), 90)))
+            time.sleep(a.records / a.rate / 3)
+            victim, left = instances[1], [instances[0], instances[2]]
+            before = {i.name: len(i.log().splitlines()) for i in left}
+            victim.kill()
+            checks.append(("the two left take all six partitions", holding(left, PARTITIONS)))
+            producer.join()
+            restores = [l for i in left for l in i.log().splitlines()[before[i.name]:]
+                        if "Partition restored from its changelog" in l]
+            tail = sum("kind=tail" in l for l in restores)
+            checks.append((f"the partitions taken over were restored ({len(restores)}), each "
+                           f"from the tail after its standby copy ({tail})",
+                           len(restores) >= 2 and tail == len(restores)))
+            copied = sum(metric(i.admin, "segd_standby_records_total") or 0 for i in left)
+            checks.append((f"the standby copies applied changelog records ({copied:.0f})",
+                           copied > 0))
+        elif a.mode == "kill":
             start_sharing(instances, checks)
             producer.start()
             time.sleep(a.records / a.rate / 3)

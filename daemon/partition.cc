@@ -222,7 +222,9 @@ Status Partition::Restore(const DeliveryMarker& marker, int64_t offset) {
   const char* kind = base ? "tail" : "full";
   uint64_t entries = 0;
   Result<int64_t> end = Status::Internal("not read");
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  // At most two reads: a tail, and when the changelog no longer holds the
+  // tail's start, the whole changelog after emptying the store.
+  for (bool last_try = !base;; last_try = true) {
     if (!base) {
       SEGD_RETURN_IF_ERROR(store_->Begin());
       Status s = store_->ClearAll();
@@ -266,7 +268,7 @@ Status Partition::Restore(const DeliveryMarker& marker, int64_t offset) {
       entries += chunk.size();
       break;
     }
-    if (end.status().code() != Status::Code::kNotFound || kind[0] == 'f') return end.status();
+    if (end.status().code() != Status::Code::kNotFound || last_try) return end.status();
     // The copy's end is no longer in the changelog (recreated, or its head
     // deleted): from the beginning.
     LogWarn("Changelog no longer holds the local copy's end; restoring in full",

@@ -68,6 +68,7 @@ void Standbys::Own(const std::vector<TopicPartition>& parts) {
     copies_.erase(it);  // closes the store
     reassign_ = true;
   }
+  place_now_ = true;  // the group has moved: place the copies again
   metrics_->StandbyPartitions().Set(static_cast<double>(copies_.size()));
 }
 

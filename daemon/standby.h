@@ -52,6 +52,11 @@ class Standbys {
   struct Copy {
     std::unique_ptr<PartitionStore> store;
     ChangelogBase base;       // where the copy stands
+    // When the base was last written to the store (wall clock), so that at
+    // the changelog's end it is rewritten at most every kBaseRefreshMs.
+    // Not base.as_of_ms: a chunk applied mid-stream moves base.offset but
+    // keeps the older as_of_ms (when the changelog was last seen to end
+    // there), which is what a restore judges the copy's age by.
     int64_t base_written_ms = 0;
     std::vector<ChangelogRecord> pending;
     int64_t pending_end = 0;  // offset after the last pending record

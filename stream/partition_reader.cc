@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "stream/kafka_handles.h"
 
@@ -35,6 +36,9 @@ Result<int64_t> ReadPartition(
     while ((err = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), partition, &low,
                                                    &high, 5000)) != RD_KAFKA_RESP_ERR_NO_ERROR &&
            std::chrono::steady_clock::now() < deadline) {
+      // Some errors come back at once (unknown partition while the topic's
+      // metadata is fresh): ask again at a measured pace, not in a spin.
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return Status::Unavailable("offsets of " + topic + "-" + std::to_string(partition) + ": " +

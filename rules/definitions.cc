@@ -316,29 +316,29 @@ void PartitionEngine::HintListChange(std::shared_ptr<const ListHint> hint) {
 // Users go in user-id order either way (the store's key order), so both
 // give the same records.
 Status PartitionEngine::Relist(std::vector<ChangeRecord>* out) {
-  std::vector<std::pair<std::string, uint32_t>> users;
+  auto relist = [&](uint32_t id, Loaded* u) -> Status {
+    SEGD_RETURN_IF_ERROR(FirePending(id, u, out));
+    Evaluate(id, u, relist_segs_, now_, ChangeCause::kList, out);
+    return Reschedule(id, u, &relist_segs_, now_);
+  };
   if (list_hint_ && list_hint_->from == stored_lists_) {
     for (const std::string& user : list_hint_->users) {
       auto stored = store_->GetUser(user);
       if (!stored.ok()) return stored.status();
-      if (stored->has_value()) users.emplace_back(user, (*stored)->id);
+      if (!stored->has_value()) continue;
+      SEGD_RETURN_IF_ERROR(BoundCache());
+      auto u = LoadUser((*stored)->id, user);
+      if (!u.ok()) return u.status();
+      SEGD_RETURN_IF_ERROR(relist((*stored)->id, *u));
     }
   } else {
-    // The scan's views end with any write: read the users first.
-    SEGD_RETURN_IF_ERROR(WriteBackCache());
-    SEGD_RETURN_IF_ERROR(
-        store_->ForEachUser([&](std::string_view user, uint32_t id, std::string_view) {
-          users.emplace_back(user, id);
+    SEGD_RETURN_IF_ERROR(ForEachUserChunked(
+        [&](uint32_t, std::string_view bytes, Loaded* u) -> Result<bool> {
+          SEGD_RETURN_IF_ERROR(DecodeUserRecord(bytes, &u->rec));
+          ShapeState(*rules_, &u->rec.state);
           return true;
-        }));
-  }
-  for (const auto& [user_id, id] : users) {
-    SEGD_RETURN_IF_ERROR(BoundCache());
-    auto u = LoadUser(id, user_id);
-    if (!u.ok()) return u.status();
-    SEGD_RETURN_IF_ERROR(FirePending(id, *u, out));
-    Evaluate(id, *u, relist_segs_, now_, ChangeCause::kList, out);
-    SEGD_RETURN_IF_ERROR(Reschedule(id, *u, &relist_segs_, now_));
+        },
+        relist));
   }
   relist_ = false;
   return Status::Ok();
@@ -348,11 +348,13 @@ Status PartitionEngine::MigrateSegments(std::vector<ChangeRecord>* out) {
   // Old segment index → new index (-1: deleted); generations that moved.
   std::vector<std::string> old_ids;
   std::map<std::string, uint32_t> old_generation;
+  size_t old_live = 0;  // segments that were live, not deleted
   for (const std::string& line : Split(old_segments_, '\n')) {
     auto f = Fields(line);
     if (f.size() == 3) {
       old_ids.push_back(f[0]);
       old_generation[f[0]] = static_cast<uint32_t>(std::stoul(f[1]));
+      if (f[2] != kDeletedRule) ++old_live;
     }
   }
   std::map<std::string, int> new_index;
@@ -376,50 +378,148 @@ Status PartitionEngine::MigrateSegments(std::vector<ChangeRecord>* out) {
       for (uint16_t c : chunks) SEGD_RETURN_IF_ERROR(store_->DeleteMemberChunk(id, c));
     }
   }
-  // The users are read first (the scan's views end with any write), then
-  // migrated and written back a chunk at a time.
-  std::vector<std::pair<std::string, uint32_t>> users;
-  SEGD_RETURN_IF_ERROR(store_->ForEachUser([&](std::string_view user, uint32_t id, std::string_view) {
-    users.emplace_back(user, id);
-    return true;
-  }));
-  // The old layout is parsed once; when the plan kept it, states stay as
-  // they are.
+  // Segments only added after the others, each old one where it was and
+  // unchanged, over the same layout: states, change counts and schedules
+  // stand as they are, and only the users the new segments concern are
+  // written (the common case of creating a segment).
   bool same_layout = old_layout_ == LayoutText();
-  ParsedLayout old_layout = ParsedLayout::Parse(old_layout_);
-  size_t done = 0;
-  for (const auto& [user_id, id] : users) {
-    auto stored = store_->GetUser(user_id);
-    if (!stored.ok()) return stored.status();
-    Loaded u;
-    u.user_id = user_id;
-    if (stored->has_value()) SEGD_RETURN_IF_ERROR(DecodeUserRecord((*stored)->record, &u.rec));
-    if (same_layout) {
-      ShapeState(*rules_, &u.rec.state);
-    } else {
-      RemapState(*rules_, old_layout, &u.rec.state);
-    }
-    // The schedule is by old segment index: unknown until rescheduled.
-    u.rec.scheduled = false;
-    u.rec.next.clear();
-    // Change counts carry over within a generation; a new generation
-    // counts from 1 again.
-    std::vector<std::pair<uint32_t, uint32_t>> changes;
-    for (const auto& [old_seg, n] : u.rec.changes) {
-      if (old_seg >= old_ids.size()) continue;
-      auto it = new_index.find(old_ids[old_seg]);
-      if (it != new_index.end() && old_generation[old_ids[old_seg]] == generations_[it->second]) {
-        changes.emplace_back(it->second, n);
-      }
-    }
-    std::sort(changes.begin(), changes.end());
-    u.rec.changes = std::move(changes);
-    Loaded* loaded = &(cache_[id] = std::move(u));
-    SEGD_RETURN_IF_ERROR(FirePending(id, loaded, out));
-    Evaluate(id, loaded, segs, now_, ChangeCause::kDefinition, out, /*definition=*/true);
-    SEGD_RETURN_IF_ERROR(Reschedule(id, loaded, nullptr, now_));
-    if (++done % kMigrationChunk == 0) SEGD_RETURN_IF_ERROR(WriteBackCache());
+  bool appended = same_layout && old_live <= rules_->segments().size();
+  for (size_t i = 0; appended && i < old_live; ++i) {
+    appended = old_ids[i] == rules_->segments()[i].id &&
+               old_generation[old_ids[i]] == generations_[i];
   }
+  if (appended) return MigrateAppended(segs, out);
+  // Every user is carried over. The old layout is parsed once; when the
+  // plan kept it, states stay as they are.
+  ParsedLayout old_layout = ParsedLayout::Parse(old_layout_);
+  SEGD_RETURN_IF_ERROR(ForEachUserChunked(
+      [&](uint32_t, std::string_view bytes, Loaded* u) -> Result<bool> {
+        u->rec = UserRecord();  // in the old layout, not one shaped to the new
+        SEGD_RETURN_IF_ERROR(DecodeUserRecord(bytes, &u->rec));
+        if (same_layout) {
+          ShapeState(*rules_, &u->rec.state);
+        } else {
+          RemapState(*rules_, old_layout, &u->rec.state);
+        }
+        // Change counts and scheduled instants carry over within a
+        // generation, by segment id; a new generation counts from 1 again
+        // and is scheduled afresh. Due timers then fire only the old
+        // segments, at their instants, before the new ones are evaluated
+        // at now (a segment cannot change before it exists).
+        auto kept = [&](uint32_t old_seg) -> int {
+          if (old_seg >= old_ids.size()) return -1;
+          auto it = new_index.find(old_ids[old_seg]);
+          return it != new_index.end() &&
+                         old_generation[old_ids[old_seg]] == generations_[it->second]
+                     ? it->second
+                     : -1;
+        };
+        auto carry = [&](auto* entries) {
+          auto out = entries->begin();
+          for (auto e : *entries) {
+            int seg = kept(e.first);
+            if (seg >= 0) *out++ = {static_cast<uint32_t>(seg), e.second};
+          }
+          entries->erase(out, entries->end());
+          std::sort(entries->begin(), entries->end());
+        };
+        carry(&u->rec.changes);
+        carry(&u->rec.next);
+        return true;
+      },
+      [&](uint32_t id, Loaded* u) -> Status {
+        SEGD_RETURN_IF_ERROR(FirePending(id, u, out));
+        Evaluate(id, u, segs, now_, ChangeCause::kDefinition, out, /*definition=*/true);
+        return Reschedule(id, u, nullptr, now_);
+      }));
+  migrate_ = false;
+  return Status::Ok();
+}
+
+// Users are visited in user-id order (the store's key order, so the change
+// records come out in one order however the work is cut). `take` decodes
+// a user into the scratch `u` and says whether the user goes on; those
+// are cached, and once kMigrationChunk of them are, `work` runs on each in
+// order and the cache is written back. The scan then starts again where
+// it stopped (a write ends its views), so a chunk is all that is held.
+Status PartitionEngine::ForEachUserChunked(
+    const std::function<Result<bool>(uint32_t, std::string_view, Loaded*)>& take,
+    const std::function<Status(uint32_t, Loaded*)>& work) {
+  SEGD_RETURN_IF_ERROR(WriteBackCache());
+  std::string start;
+  Loaded scratch;
+  while (true) {
+    std::vector<uint32_t> taken;
+    std::optional<std::string> next;
+    Status bad = Status::Ok();
+    SEGD_RETURN_IF_ERROR(store_->ForEachUser(
+        start, [&](std::string_view user, uint32_t id, std::string_view bytes) {
+          if (taken.size() == kMigrationChunk) {
+            next = std::string(user);
+            return false;
+          }
+          scratch.user_id.assign(user);
+          scratch.dirty = false;
+          auto take_it = take(id, bytes, &scratch);
+          if (!take_it.ok()) {
+            bad = Status::Internal("user " + scratch.user_id + ": " + take_it.status().message());
+            return false;
+          }
+          if (*take_it) {
+            cache_[id] = std::move(scratch);
+            taken.push_back(id);
+          }
+          return true;
+        }));
+    SEGD_RETURN_IF_ERROR(bad);
+    for (uint32_t id : taken) SEGD_RETURN_IF_ERROR(work(id, &cache_.at(id)));
+    SEGD_RETURN_IF_ERROR(WriteBackCache());
+    if (!next) return Status::Ok();
+    start = std::move(*next);
+  }
+}
+
+// One read-only pass decides whom the new segments `segs` concern: a user
+// who enters one (or leaves: a rule reading in_segment of an old segment
+// may start true), who gets a next change instant in one, or whose own
+// timers are due or unknown. Only those go through the per-user path
+// (fire what is due, evaluate `segs`, schedule them) and are written;
+// every other user's evaluation would flip nothing and schedule nothing,
+// so their records stay as they are.
+Status PartitionEngine::MigrateAppended(const std::vector<int>& segs,
+                                        std::vector<ChangeRecord>* out) {
+  std::vector<int> timed;
+  for (int s : segs) {
+    if (rules_->segments()[s].time_dependent) timed.push_back(s);
+  }
+  std::vector<uint8_t> bits(rules_->segments().size(), 0);
+  SEGD_RETURN_IF_ERROR(ForEachUserChunked(
+      [&](uint32_t id, std::string_view bytes, Loaded* u) -> Result<bool> {
+        // The scratch's capacity is reused from user to user; it keeps the
+        // plan's shape (the layout is the same).
+        UserRecord& rec = u->rec;
+        SEGD_RETURN_IF_ERROR(DecodeUserRecord(bytes, &rec));
+        ShapeState(*rules_, &rec.state);
+        if (!rec.scheduled || (rec.timer != kNever && rec.timer <= now_)) return true;
+        for (int s : segs) {
+          for (int d : rules_->segments()[s].depends_on) bits[d] = members_.Contains(d, id);
+          bits[s] = members_.Contains(s, id);
+        }
+        EvalInput in{&rec.state, u->user_id, now_, &lists_, &bits};
+        for (int s : segs) {
+          if (evaluator_.Segment(s, in) != (bits[s] != 0)) return true;
+        }
+        in.members = nullptr;
+        for (int s : timed) {
+          if (evaluator_.NextChange(s, in) != kNever) return true;
+        }
+        return false;
+      },
+      [&](uint32_t id, Loaded* u) -> Status {
+        SEGD_RETURN_IF_ERROR(FirePending(id, u, out));
+        Evaluate(id, u, segs, now_, ChangeCause::kDefinition, out, /*definition=*/true);
+        return Reschedule(id, u, &segs, now_);
+      }));
   migrate_ = false;
   return Status::Ok();
 }

@@ -135,6 +135,10 @@ class PartitionEngine {
   std::string LayoutText() const;
   std::string SegmentsText() const;
   Status MigrateSegments(std::vector<ChangeRecord>* out);
+  Status MigrateAppended(const std::vector<int>& segs, std::vector<ChangeRecord>* out);
+  Status ForEachUserChunked(
+      const std::function<Result<bool>(uint32_t, std::string_view, Loaded*)>& take,
+      const std::function<Status(uint32_t, Loaded*)>& work);
   Status Relist(std::vector<ChangeRecord>* out);
   Status Reschedule(uint32_t id, Loaded* u, const std::vector<int>* segs, int64_t from);
   void AffectedSegments(const Record& record, std::vector<int>* segs) const;

@@ -277,8 +277,8 @@ Status PartitionStore::PutUser(std::string_view user, uint32_t id, std::string_v
   return txn_->Put(users_, user, value);
 }
 
-Status PartitionStore::ForEachUser(const UserFn& fn) {
-  return ForEachUserIn(*txn_, users_, {}, fn);
+Status PartitionStore::ForEachUser(std::string_view start, const UserFn& fn) {
+  return ForEachUserIn(*txn_, users_, start, fn);
 }
 
 Status PartitionStore::AddTimer(int64_t due, uint32_t id, std::string_view user) {

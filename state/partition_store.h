@@ -73,7 +73,9 @@ class PartitionStore {
   // Calls fn(user, id, record) for every user, in user id order, until fn
   // returns false.
   using UserFn = std::function<bool(std::string_view, uint32_t, std::string_view)>;
-  Status ForEachUser(const UserFn& fn);
+  Status ForEachUser(const UserFn& fn) { return ForEachUser({}, fn); }
+  // The same from the first user >= `start`.
+  Status ForEachUser(std::string_view start, const UserFn& fn);
 
   struct Timer {
     int64_t due;

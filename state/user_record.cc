@@ -57,7 +57,12 @@ void EncodeUserRecord(const UserRecord& r, std::string* out) {
 }
 
 Status DecodeUserRecord(std::string_view bytes, UserRecord* out) {
-  *out = UserRecord();
+  // Decoded in place, reusing out's capacity (scans decode many records
+  // into one object); every field is set.
+  out->timer = kNever;
+  out->changes.clear();
+  out->scheduled = true;
+  out->next.clear();
   uint64_t timer, count;
   if (!GetVarint(&bytes, &timer) || !GetVarint(&bytes, &count) || count > bytes.size()) {
     return Status::InvalidArgument("corrupt user record header");
@@ -99,7 +104,7 @@ Status DecodeUserRecord(std::string_view bytes, UserRecord* out) {
       next_seg = seg + 1;
     }
   }
-  return DecodeUserState(bytes, &out->state);
+  return DecodeUserStateInPlace(bytes, &out->state);
 }
 
 }  // namespace segd

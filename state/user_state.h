@@ -55,6 +55,13 @@ class BucketSeries {
   const std::vector<uint32_t>& counts() const { return counts_; }
   const std::vector<int64_t>& sums() const { return sums_; }
   void set_nsums(int n) { nsums_ = n; }
+  // Empty, with `nsums` sums per bucket; keeps the vectors' capacity.
+  void Reset(int nsums) {
+    nsums_ = nsums;
+    units_.clear();
+    counts_.clear();
+    sums_.clear();
+  }
 
   bool operator==(const BucketSeries&) const = default;
 

@@ -69,6 +69,25 @@ bool Untouched(const FunnelState& f) {
   return !f.attempt && !f.prev_attempt && AllEmpty(f.steps);
 }
 
+// Makes an element untouched, keeping its shape and its vectors' capacity.
+void MakeUntouched(FeatureState* f) {
+  f->days.Reset(f->days.nsums());
+  f->hours.Reset(f->hours.nsums());
+  f->count = 0;
+  std::fill(f->sums.begin(), f->sums.end(), 0);
+  f->active_days.clear();
+  f->last_ts = kNever;
+}
+void MakeUntouched(PropState* p) {
+  p->base.reset();
+  p->recent.clear();
+}
+void MakeUntouched(FunnelState* f) {
+  f->attempt.reset();
+  f->prev_attempt.reset();
+  for (std::vector<EventRef>& events : f->steps) events.clear();
+}
+
 // ---------------------------------------------------------------- Encoding
 
 void PutVarint(uint64_t v, std::string* out) { segd::PutVarint(out, v); }
@@ -384,8 +403,12 @@ bool DecodeFeature(Reader& r, FeatureState* f) {
   uint8_t flags;
   uint64_t nd, nh, ns;
   if (!r.Byte(&flags) || !DecodeShape(r, flags >> kShapeShift, &nd, &nh, &ns)) return false;
-  f->days = BucketSeries(static_cast<int>(nd));
-  f->hours = BucketSeries(static_cast<int>(nh));
+  // Every field is set (the element may hold an earlier decode's values).
+  f->days.Reset(static_cast<int>(nd));
+  f->hours.Reset(static_cast<int>(nh));
+  f->count = 0;
+  f->active_days.clear();
+  f->last_ts = kNever;
   if ((flags & kHasDays) && !DecodeSeries(r, &f->days)) return false;
   if ((flags & kHasHours) && !DecodeSeries(r, &f->hours)) return false;
   if (flags & kHasCount) {
@@ -468,6 +491,7 @@ bool DecodeProp(Reader& r, PropState* p) {
   const uint64_t n = header >> 1;
   // A recent update takes at least a day, a ts, a seq and a tag.
   if (!r.CheckCount(n, 4)) return false;
+  p->base.reset();
   if (header & 1) {
     p->base.emplace();
     if (!DecodeUpdate(r, &*p->base)) return false;
@@ -514,6 +538,8 @@ bool DecodeFunnel(Reader& r, FunnelState* f) {
   } else if (nsteps > kMaxImplicitElements) {
     return r.Fail("more implicit empty step lists than allowed");
   }
+  f->attempt.reset();
+  f->prev_attempt.reset();
   if (header & kHasAttempt) {
     f->attempt.emplace();
     if (!r.ZigZag(&f->attempt->ts) || !r.U32(&f->attempt->seq)) return false;
@@ -523,7 +549,10 @@ bool DecodeFunnel(Reader& r, FunnelState* f) {
     if (!r.ZigZag(&f->prev_attempt->ts) || !r.U32(&f->prev_attempt->seq)) return false;
   }
   f->steps.resize(nsteps);
-  if (!lists) return true;
+  if (!lists) {
+    for (std::vector<EventRef>& events : f->steps) events.clear();
+    return true;
+  }
   const uint64_t anchor = f->attempt ? static_cast<uint64_t>(f->attempt->ts) : 0;
   bool any = false;
   for (std::vector<EventRef>& events : f->steps) {
@@ -537,20 +566,24 @@ bool DecodeFunnel(Reader& r, FunnelState* f) {
 }
 
 template <typename T>
-bool DecodeList(Reader& r, const char* part, bool (*decode)(Reader&, T*), std::vector<T>* v) {
+bool DecodeList(Reader& r, const char* part, bool (*decode)(Reader&, T*), std::vector<T>* v,
+                bool keep_size) {
   r.SetPart(part, Reader::kListHeader);
   size_t n;
   if (!r.Count(1, &n)) return false;  // an element takes at least one byte
-  v->resize(n);
+  if (!keep_size || v->size() < n) v->resize(n);
   for (size_t i = 0; i < n; ++i) {
     r.SetPart(part, i);
     if (!decode(r, &(*v)[i])) return false;
   }
-  if (n > 0 && Untouched(v->back())) return r.Fail("untouched element at the end of its list");
+  if (n > 0 && Untouched((*v)[n - 1])) {
+    return r.Fail("untouched element at the end of its list");
+  }
+  for (size_t i = n; i < v->size(); ++i) MakeUntouched(&(*v)[i]);
   return true;
 }
 
-bool Decode(Reader& r, UserState* s) {
+bool Decode(Reader& r, UserState* s, bool keep_size) {
   uint8_t format;
   if (r.left() == 0) return r.Fail("empty value");
   if (!r.Byte(&format)) return false;
@@ -558,9 +591,9 @@ bool Decode(Reader& r, UserState* s) {
     return r.Fail("unknown format version " + std::to_string(format));
   }
   if (!r.U32(&s->seq)) return false;
-  if (!DecodeList(r, "feature", DecodeFeature, &s->features) ||
-      !DecodeList(r, "prop", DecodeProp, &s->props) ||
-      !DecodeList(r, "funnel", DecodeFunnel, &s->funnels)) {
+  if (!DecodeList(r, "feature", DecodeFeature, &s->features, keep_size) ||
+      !DecodeList(r, "prop", DecodeProp, &s->props, keep_size) ||
+      !DecodeList(r, "funnel", DecodeFunnel, &s->funnels, keep_size)) {
     return false;
   }
   r.SetPart(nullptr, 0);
@@ -582,8 +615,14 @@ void EncodeUserState(const UserState& s, std::string* out) {
 Status DecodeUserState(std::string_view bytes, UserState* out) {
   Reader r(bytes);
   UserState s;
-  if (!Decode(r, &s)) return Status::InvalidArgument(r.Error());
+  if (!Decode(r, &s, /*keep_size=*/false)) return Status::InvalidArgument(r.Error());
   *out = std::move(s);
+  return Status::Ok();
+}
+
+Status DecodeUserStateInPlace(std::string_view bytes, UserState* out) {
+  Reader r(bytes);
+  if (!Decode(r, out, /*keep_size=*/true)) return Status::InvalidArgument(r.Error());
   return Status::Ok();
 }
 

@@ -62,4 +62,12 @@ void EncodeUserState(const UserState& s, std::string* out);
 // anything is allocated for it.
 Status DecodeUserState(std::string_view bytes, UserState* out);
 
+// DecodeUserState into *out as it stands, reusing its vectors' capacity:
+// for scans that decode many states one after another into one object.
+// A list longer than the encoded one keeps its length, its elements past
+// the encoded ones made untouched with their shape kept, so a state
+// shaped to the plan (rules::ShapeState) stays shaped and equals the
+// decoded state reshaped. On failure *out holds an unspecified state.
+Status DecodeUserStateInPlace(std::string_view bytes, UserState* out);
+
 }  // namespace segd

@@ -507,6 +507,37 @@ TEST(UserStateCodecTest, RandomStatesRoundTrip) {
   }
 }
 
+// Decoding state after state into one object (a scan's reuse) gives each
+// one: the encoded elements exactly, and past them, where the object held
+// more, untouched elements that keep their place.
+template <typename T>
+void ExpectDecodedInPlace(const std::vector<T>& want, size_t size_before, const std::vector<T>& got) {
+  ASSERT_EQ(got.size(), std::max(size_before, want.size()));
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (i < want.size()) {
+      EXPECT_EQ(got[i], want[i]) << "element " << i;
+    } else {
+      EXPECT_TRUE(Untouched(got[i])) << "element " << i;
+    }
+  }
+}
+
+TEST(UserStateCodecTest, RandomStatesDecodeInPlace) {
+  Gen gen(20261124);
+  UserState x;
+  for (int i = 0; i < 3000; ++i) {
+    UserState s = Trimmed(gen.State());
+    SCOPED_TRACE(i);
+    UserState before = x;
+    ASSERT_TRUE(DecodeUserStateInPlace(Encode(s), &x).ok());
+    EXPECT_EQ(x.seq, s.seq);
+    ExpectDecodedInPlace(s.features, before.features.size(), x.features);
+    ExpectDecodedInPlace(s.props, before.props.size(), x.props);
+    ExpectDecodedInPlace(s.funnels, before.funnels.size(), x.funnels);
+    if (HasFailure()) return;
+  }
+}
+
 // ---------------------------------------------------------------- Corruption
 
 // Varied valid encodings, small enough that decoding every prefix of each

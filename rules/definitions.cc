@@ -241,6 +241,30 @@ ParsedLayout ParsedLayout::Parse(const std::string& layout) {
   return out;
 }
 
+// Whether the plan's features, properties and funnels each begin with the
+// old layout's, in its order (features with the same sums): new ones only
+// added after them, as new segments add them.
+bool PartitionEngine::LayoutExtends(const ParsedLayout& old) const {
+  const RuleSet& r = *rules_;
+  if (old.features.size() > r.features().size() || old.props.size() > r.props().size() ||
+      old.funnels.size() > r.funnels().size()) {
+    return false;
+  }
+  for (size_t i = 0; i < old.features.size(); ++i) {
+    if (old.features[i].first != r.features()[i].key ||
+        old.features[i].second != r.features()[i].sum_props) {
+      return false;
+    }
+  }
+  for (size_t i = 0; i < old.props.size(); ++i) {
+    if (old.props[i] != r.props()[i].name) return false;
+  }
+  for (size_t i = 0; i < old.funnels.size(); ++i) {
+    if (old.funnels[i] != r.funnels()[i].key) return false;
+  }
+  return true;
+}
+
 void RemapState(const RuleSet& rules, const std::string& old_layout, UserState* state) {
   RemapState(rules, ParsedLayout::Parse(old_layout), state);
 }
@@ -379,19 +403,20 @@ Status PartitionEngine::MigrateSegments(std::vector<ChangeRecord>* out) {
     }
   }
   // Segments only added after the others, each old one where it was and
-  // unchanged, over the same layout: states, change counts and schedules
-  // stand as they are, and only the users the new segments concern are
-  // written (the common case of creating a segment).
+  // unchanged, over a layout that at most grew at its ends: states, change
+  // counts and schedules stand as they are (a state decoded under the old
+  // layout, reshaped, is the carried-over one), and only the users the new
+  // segments concern are written (the common case of creating a segment).
   bool same_layout = old_layout_ == LayoutText();
-  bool appended = same_layout && old_live <= rules_->segments().size();
+  ParsedLayout old_layout = ParsedLayout::Parse(old_layout_);
+  bool appended = LayoutExtends(old_layout) && old_live <= rules_->segments().size();
   for (size_t i = 0; appended && i < old_live; ++i) {
     appended = old_ids[i] == rules_->segments()[i].id &&
                old_generation[old_ids[i]] == generations_[i];
   }
   if (appended) return MigrateAppended(segs, out);
-  // Every user is carried over. The old layout is parsed once; when the
-  // plan kept it, states stay as they are.
-  ParsedLayout old_layout = ParsedLayout::Parse(old_layout_);
+  // Every user is carried over; when the plan kept the layout, states stay
+  // as they are.
   SEGD_RETURN_IF_ERROR(ForEachUserChunked(
       [&](uint32_t, std::string_view bytes, Loaded* u) -> Result<bool> {
         u->rec = UserRecord();  // in the old layout, not one shaped to the new
@@ -496,7 +521,8 @@ Status PartitionEngine::MigrateAppended(const std::vector<int>& segs,
   SEGD_RETURN_IF_ERROR(ForEachUserChunked(
       [&](uint32_t id, std::string_view bytes, Loaded* u) -> Result<bool> {
         // The scratch's capacity is reused from user to user; it keeps the
-        // plan's shape (the layout is the same).
+        // plan's shape (a state of the old layout decodes into its first
+        // elements, the rest made empty).
         UserRecord& rec = u->rec;
         SEGD_RETURN_IF_ERROR(DecodeUserRecord(bytes, &rec));
         ShapeState(*rules_, &rec.state);

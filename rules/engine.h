@@ -30,7 +30,8 @@
 
 namespace segd::rules {
 
-struct ListHint;  // rules/definitions.h
+struct ListHint;      // rules/definitions.h
+struct ParsedLayout;  // rules/definitions.h
 
 struct EngineOptions {
   // Timers fired per batch at most; the rest wait for the next batch (a
@@ -135,6 +136,7 @@ class PartitionEngine {
   std::string LayoutText() const;
   std::string SegmentsText() const;
   Status MigrateSegments(std::vector<ChangeRecord>* out);
+  bool LayoutExtends(const ParsedLayout& old) const;
   Status MigrateAppended(const std::vector<int>& segs, std::vector<ChangeRecord>* out);
   Status ForEachUserChunked(
       const std::function<Result<bool>(uint32_t, std::string_view, Loaded*)>& take,

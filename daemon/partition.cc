@@ -361,22 +361,42 @@ bool Partition::HasWorkWithoutRecords(int64_t wall_ms) const {
   return engine_->next_due() <= now;
 }
 
-void Partition::MarkDelivered(int64_t wall_ms) {
-  delivered_seq_ = last_seq_;
-  undelivered_.clear();
-  committed_offset_ = next_offset_;
+Partition::Shipment Partition::Ship() const {
+  Shipment out;
+  out.messages.reserve(undelivered_.size());
+  for (const Pending& p : undelivered_) out.messages.push_back(&p.message);
+  out.up_to_seq = last_seq_;
+  out.next_offset = next_offset_;
+  out.marker = Marker();
+  out.kafka_ts = pending_kafka_ts_.size();
+  out.arrivals = pending_arrivals_.size();
+  return out;
+}
+
+void Partition::MarkDelivered(const Shipment& shipment, int64_t wall_ms) {
+  delivered_seq_ = shipment.up_to_seq;
+  while (!undelivered_.empty() && undelivered_.front().seq <= shipment.up_to_seq) {
+    undelivered_.pop_front();
+  }
+  committed_offset_ = shipment.next_offset;
   // Tallied here and added once: no histogram lock per record.
   HistogramTally end_to_end(Metrics::LatencyBuckets()), processing(Metrics::LatencyBuckets());
-  for (int64_t ts : pending_kafka_ts_) {
-    end_to_end.Observe(static_cast<double>(std::max<int64_t>(wall_ms - ts, 0)) / 1000.0);
+  size_t nts = std::min(shipment.kafka_ts, pending_kafka_ts_.size());
+  size_t narr = std::min(shipment.arrivals, pending_arrivals_.size());
+  for (size_t i = 0; i < nts; ++i) {
+    end_to_end.Observe(
+        static_cast<double>(std::max<int64_t>(wall_ms - pending_kafka_ts_[i], 0)) / 1000.0);
   }
-  for (auto [arrival, n] : pending_arrivals_) {
+  for (size_t i = 0; i < narr; ++i) {
+    auto [arrival, n] = pending_arrivals_[i];
     processing.Observe(static_cast<double>(std::max<int64_t>(wall_ms - arrival, 0)) / 1000.0, n);
   }
   end_to_end.FlushTo(metrics_->EndToEndSeconds());
   processing.FlushTo(metrics_->ProcessingSeconds());
-  pending_kafka_ts_.clear();
-  pending_arrivals_.clear();
+  pending_kafka_ts_.erase(pending_kafka_ts_.begin(),
+                          pending_kafka_ts_.begin() + static_cast<std::ptrdiff_t>(nts));
+  pending_arrivals_.erase(pending_arrivals_.begin(),
+                          pending_arrivals_.begin() + static_cast<std::ptrdiff_t>(narr));
 }
 
 Status Partition::RunBatch(const std::vector<const InputMessage*>& messages, RecordDecoder* decoder,

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <utility>
@@ -91,7 +92,9 @@ class Partition {
   // when the batch spent its timer budget; 0 otherwise).
   uint64_t timer_backlog() const { return timer_backlog_; }
 
-  const std::vector<Pending>& undelivered() const { return undelivered_; }
+  // A deque: a transaction in flight on another thread reads entries by
+  // pointer while the next batch appends (references stay valid).
+  const std::deque<Pending>& undelivered() const { return undelivered_; }
   // Whether a Kafka transaction has something to carry for this partition:
   // output, or an input position the group has not committed.
   bool HasWorkToDeliver() const {
@@ -100,6 +103,18 @@ class Partition {
   // The marker to commit with the offset once undelivered() is delivered.
   DeliveryMarker Marker() const { return {store_id_, last_seq_}; }
 
+  // What one transaction carries for this partition, taken between
+  // batches: the output so far (pointers into undelivered(), valid until
+  // MarkDelivered drops them), and the position and marker to commit.
+  struct Shipment {
+    std::vector<const OutMessage*> messages;
+    uint64_t up_to_seq = 0;
+    int64_t next_offset = -1;
+    DeliveryMarker marker;
+    size_t kafka_ts = 0, arrivals = 0;  // latency samples it settles
+  };
+  Shipment Ship() const;
+
   // The partition leaves this instance with everything delivered: its store
   // stays a copy of the changelog up to `changelog_end` (the changelog
   // partition's end after the last commit, asked for at `as_of_ms`), so a
@@ -107,10 +122,10 @@ class Partition {
   // undelivered or without a changelog.
   Status RecordChangelogBase(int64_t changelog_end, int64_t as_of_ms);
   const std::string& changelog_topic() const { return changelog_topic_; }
-  // Everything up to the last sequence is delivered (at `wall_ms`, for the
-  // latency histograms); the entries are deleted from the store with the
-  // next batch.
-  void MarkDelivered(int64_t wall_ms);
+  // What `shipment` carried is delivered (at `wall_ms`, for the latency
+  // histograms); its entries are deleted from the store with the next
+  // batch. What later batches added stays undelivered.
+  void MarkDelivered(const Shipment& shipment, int64_t wall_ms);
 
   // Sets the partition's gauges; `high_watermark` (-1: unknown) gives the lag.
   void UpdateGauges(int64_t high_watermark);
@@ -143,7 +158,7 @@ class Partition {
   uint64_t delivered_seq_ = 0;  // delivered to Kafka
   uint64_t deleted_seq_ = 0;    // deleted from the store
   int64_t committed_offset_ = -1;  // input position the group has committed
-  std::vector<Pending> undelivered_;
+  std::deque<Pending> undelivered_;
   uint64_t timer_backlog_ = 0;
   uint64_t timers_ = 0;
   int64_t last_sync_ms_ = 0;

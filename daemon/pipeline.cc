@@ -37,6 +37,8 @@ Pipeline::Pipeline(const Config& config, Catalog* catalog, Metrics* metrics)
 }
 
 Pipeline::~Pipeline() {
+  // A transaction in flight ends first (Close's OnRevoked lands it).
+  if (flight_thread_.joinable()) flight_thread_.join();
   // Leaving the group calls OnRevoked, which needs the other members: close
   // the consumer while they are all still there (Run closes it unless it
   // stopped on an error).
@@ -314,6 +316,8 @@ void Pipeline::OnAssigned(const std::vector<TopicPartition>& parts,
 // transaction); if that fails, their outbox stays in the store and the next
 // owner starts from the committed offset.
 void Pipeline::OnRevoked(const std::vector<TopicPartition>& parts) {
+  Status landed = Land(true);
+  if (!landed.ok()) LogWarn("Transaction in flight failed", {{"error", landed.ToString()}});
   std::vector<Partition*> pending;
   for (const auto& tp : parts) {
     auto it = partitions_.find(tp);
@@ -351,6 +355,10 @@ void Pipeline::OnRevoked(const std::vector<TopicPartition>& parts) {
 }
 
 void Pipeline::OnLost(const std::vector<TopicPartition>& parts) {
+  // The transaction in flight ends before its partitions go (it fails if
+  // the group fenced this instance).
+  Status landed = Land(true);
+  if (!landed.ok()) LogWarn("Transaction in flight failed", {{"error", landed.ToString()}});
   std::unique_lock lock(partitions_mu_);
   for (const auto& tp : parts) partitions_.erase(tp);
   if (standbys_) standbys_->Disown(parts);
@@ -413,6 +421,7 @@ Status Pipeline::ApplyPendingRules() {
 Status Pipeline::ApplyRuleSet(std::shared_ptr<const rules::RuleSet> rules) {
   // Each partition is reopened under the new rule set; its next batch (run
   // here, without records) carries its state over (rules/definitions.cc).
+  SEGD_RETURN_IF_ERROR(Land(true));  // the partitions are reopened
   auto old = rules_;  // partitions still read it until each has switched
   rules_ = std::move(rules);
   // A list change concerns only the users in one version of a list and not
@@ -506,6 +515,13 @@ Status Pipeline::Process(const MessageBatch& batch) {
   return Status::Ok();
 }
 
+bool Pipeline::AnyWorkToDeliver() const {
+  for (const auto& [tp, p] : partitions_) {
+    if (p->HasWorkToDeliver()) return true;
+  }
+  return false;
+}
+
 bool Pipeline::TimersDue(int64_t wall_ms) const {
   for (const auto& [tp, p] : partitions_) {
     if (p->HasWorkWithoutRecords(wall_ms) && !p->flow.storage_full) return true;
@@ -551,16 +567,16 @@ void Pipeline::ApplyBackpressure() {
   SetReady(!full && !delivery_failing_ && !consumer_->brokers_down());
 }
 
-Status Pipeline::TryTransaction(const std::vector<Partition*>& parts) {
+Status Pipeline::TryTransaction(const Flight& flight) {
   SEGD_RETURN_IF_ERROR(producer_->BeginTransaction());
   std::vector<PartitionOffset> offsets;
-  for (Partition* p : parts) {
+  for (const auto& [tp, ship] : flight.parts) {
     size_t n = 0;
-    for (const auto& pending : p->undelivered()) {
-      SEGD_RETURN_IF_ERROR(producer_->Produce(pending.message));
-      if (++n == p->undelivered().size() / 2) FaultPoint("mid_produce");
+    for (const OutMessage* m : ship.messages) {
+      SEGD_RETURN_IF_ERROR(producer_->Produce(*m));
+      if (++n == ship.messages.size() / 2) FaultPoint("mid_produce");
     }
-    if (p->next_offset() >= 0) offsets.push_back({p->tp(), p->next_offset(), p->Marker().Encode()});
+    if (ship.next_offset >= 0) offsets.push_back({tp, ship.next_offset, ship.marker.Encode()});
   }
   Status s;
   if (!offsets.empty()) {
@@ -591,20 +607,62 @@ Status Pipeline::TryTransaction(const std::vector<Partition*>& parts) {
   }
 }
 
-Status Pipeline::Deliver(std::vector<Partition*> parts) {
+bool Pipeline::Board(const std::vector<Partition*>& parts, Flight* flight) {
+  if (WallMs() < deliver_at_ms_) return false;
+  auto board = [&](Partition* p) {
+    if (p->HasWorkToDeliver()) flight->parts.emplace_back(p->tp(), p->Ship());
+  };
   if (parts.empty()) {
-    for (auto& [tp, p] : partitions_) {
-      if (p->HasWorkToDeliver()) parts.push_back(p.get());
-    }
+    for (auto& [tp, p] : partitions_) board(p.get());
+  } else {
+    for (Partition* p : parts) board(p);
   }
-  if (parts.empty() || WallMs() < deliver_at_ms_) return Status::Ok();
+  return !flight->parts.empty();
+}
+
+Status Pipeline::Deliver(std::vector<Partition*> parts) {
+  SEGD_RETURN_IF_ERROR(Land(true));
+  Flight flight;
+  if (!Board(parts, &flight)) return Status::Ok();
+  flight.result = TryTransaction(flight);
+  flight.ended_ms = WallMs();
+  return Finish(flight);
+}
+
+Status Pipeline::DeliverInBackground() {
+  SEGD_RETURN_IF_ERROR(Land(false));
+  if (flight_) return Status::Ok();
+  auto flight = std::make_unique<Flight>();
+  if (!Board({}, flight.get())) return Status::Ok();
+  flight_ = std::move(flight);
+  Flight* f = flight_.get();
+  flight_thread_ = std::thread([this, f] {
+    f->result = TryTransaction(*f);
+    f->ended_ms = WallMs();
+    f->done = true;
+  });
+  return Status::Ok();
+}
+
+Status Pipeline::Land(bool wait) {
+  if (!flight_ || (!wait && !flight_->done)) return Status::Ok();
+  if (flight_thread_.joinable()) flight_thread_.join();
+  std::unique_ptr<Flight> flight = std::move(flight_);
+  return Finish(*flight);
+}
+
+Status Pipeline::Finish(Flight& flight) {
+  const Status& s = flight.result;
   size_t messages = 0;
-  for (Partition* p : parts) messages += p->undelivered().size();
-  Status s = TryTransaction(parts);
+  for (const auto& [tp, ship] : flight.parts) messages += ship.messages.size();
   if (s.ok()) {
     metrics_->Transactions("committed").Increment();
-    int64_t wall = WallMs();
-    for (Partition* p : parts) p->MarkDelivered(wall);
+    int64_t wall = flight.ended_ms;  // the latencies end at the commit, not at landing
+    for (const auto& [tp, ship] : flight.parts) {
+      // Revocation lands a flight before its partitions go: they are here.
+      auto it = partitions_.find(tp);
+      if (it != partitions_.end()) it->second->MarkDelivered(ship, wall);
+    }
     if (delivery_failing_) LogInfo("Delivering again", {});
     delivery_failing_ = false;
     deliver_backoff_ms_ = 100;
@@ -638,18 +696,27 @@ Status Pipeline::Run() {
   SetReady(true);
   while (!stop_) {
     int wait = TimersDue(WallMs()) ? 0 : config_.batch_max_ms;
+    // Output waiting for its transaction: take only what has come in.
+    if (wait > 0 && AnyWorkToDeliver()) wait = std::min(wait, 5);
     auto batch = consumer_->Poll(config_.batch_max_records, wait);
     if (!batch.ok()) return batch.status();
     if (!assign_error_.ok()) return assign_error_;
     auto started = std::chrono::steady_clock::now();
     SEGD_RETURN_IF_ERROR(ApplyPendingRules());
     TailDefinitions(false);
-    SEGD_RETURN_IF_ERROR(Process(*batch));
-    Status s = Deliver();
-    if (!s.ok()) {
+    // The output of the batches before this one goes out in a transaction
+    // on its own thread while this batch is processed into the outbox. It
+    // lands before the next poll: a rebalance (inside the poll) never
+    // meets a transaction in flight, so the offsets it sends always carry
+    // the group generation they were taken under.
+    Status s = DeliverInBackground();
+    if (s.ok()) s = Process(*batch);
+    Status landed = Land(true);
+    if (!s.ok()) return s;
+    if (!landed.ok()) {
       // The outbox keeps the output; a restart resends it.
-      LogError("Giving up on delivery", {{"error", s.ToString()}});
-      return s;
+      LogError("Giving up on delivery", {{"error", landed.ToString()}});
+      return landed;
     }
     ApplyBackpressure();
     UpdateMemberCounts();

@@ -20,6 +20,8 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -88,13 +90,34 @@ class Pipeline : public RebalanceListener {
   // partition whose store cannot commit (map at its limit, disk full) is
   // paused, rewound to its stored position and retried with backoff.
   Status Process(const MessageBatch& batch);
+  // One Kafka transaction: each partition's shipment (outbox entries,
+  // input position, marker), taken between batches.
+  struct Flight {
+    std::vector<std::pair<TopicPartition, Partition::Shipment>> parts;
+    Status result;
+    int64_t ended_ms = 0;  // wall clock when the transaction ended
+    std::atomic<bool> done{false};
+  };
   // Delivers the partitions' outboxes and input positions in one Kafka
-  // transaction, with their markers. On an abortable error it aborts (and on
-  // a fatal one recreates the producer), keeps the outbox and tries again
-  // after a backoff, so the consumer keeps polling meanwhile. `parts` empty:
-  // every partition with work to deliver.
+  // transaction, with their markers, and waits for it (after landing the
+  // one in flight). On an abortable error it aborts (and on a fatal one
+  // recreates the producer), keeps the outbox and tries again after a
+  // backoff, so the consumer keeps polling meanwhile. `parts` empty: every
+  // partition with work to deliver.
   Status Deliver(std::vector<Partition*> parts = {});
-  Status TryTransaction(const std::vector<Partition*>& parts);
+  // The same on a thread of its own, so that a batch is processed (into
+  // the outbox) while the transaction runs; returns at once. With one in
+  // flight already, it lands it if done and otherwise leaves the new work
+  // for the next call.
+  Status DeliverInBackground();
+  // Finishes the transaction in flight (waiting for it if `wait`).
+  Status Land(bool wait);
+  // Fills `flight` from `parts` (empty: all) with work; false: nothing to
+  // deliver now.
+  bool Board(const std::vector<Partition*>& parts, Flight* flight);
+  bool AnyWorkToDeliver() const;
+  Status Finish(Flight& flight);
+  Status TryTransaction(const Flight& flight);
   // Pauses the partitions over a backpressure bound or waiting for space,
   // resumes the others; updates the gauges.
   void ApplyBackpressure();
@@ -163,6 +186,8 @@ class Pipeline : public RebalanceListener {
   int deliver_backoff_ms_ = 100;
   int64_t probe_at_ms_ = 0;  // brokers down: next metadata probe
   bool delivery_failing_ = false;
+  std::unique_ptr<Flight> flight_;  // the transaction in flight, if any
+  std::thread flight_thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> ready_{false};
 };

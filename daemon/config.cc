@@ -53,7 +53,7 @@ const OptionSpec kOptions[] = {
     {"topics.create", "bool", "true", "Create the output and dead-letter topics if missing"},
     {"topics.output_partitions", "int", "0",
      "Partitions of created topics; 0: as many as the first input topic"},
-    {"batch.max_records", "int", "10000", "Records per batch (one Kafka transaction)"},
+    {"batch.max_records", "int", "10000", "Records per batch (one LMDB transaction; its Kafka transaction runs beside the next batch)"},
     {"batch.max_ms", "int", "100", "Longest wait to fill a batch, milliseconds"},
     {"batch.max_timers", "int", "20000",
      "Timers fired per batch at most; a larger backlog (a midnight) spreads over batches"},

@@ -568,6 +568,8 @@ void Pipeline::ApplyBackpressure() {
 }
 
 Status Pipeline::TryTransaction(const Flight& flight) {
+  // A producer that could not be recreated: nothing goes until it is.
+  if (!producer_) return Status::Fatal("no transactional producer");
   SEGD_RETURN_IF_ERROR(producer_->BeginTransaction());
   std::vector<PartitionOffset> offsets;
   for (const auto& [tp, ship] : flight.parts) {
@@ -634,13 +636,13 @@ Status Pipeline::DeliverInBackground() {
   if (flight_) return Status::Ok();
   auto flight = std::make_unique<Flight>();
   if (!Board({}, flight.get())) return Status::Ok();
-  flight_ = std::move(flight);
-  Flight* f = flight_.get();
+  Flight* f = flight.get();
   flight_thread_ = std::thread([this, f] {
     f->result = TryTransaction(*f);
     f->ended_ms = WallMs();
     f->done = true;
   });
+  flight_ = std::move(flight);  // only once the thread exists
   return Status::Ok();
 }
 
@@ -697,7 +699,8 @@ Status Pipeline::Run() {
   while (!stop_) {
     int wait = TimersDue(WallMs()) ? 0 : config_.batch_max_ms;
     // Output waiting for its transaction: take only what has come in.
-    if (wait > 0 && AnyWorkToDeliver()) wait = std::min(wait, 5);
+    // (Not while delivery backs off after a failure: nothing would go.)
+    if (wait > 0 && WallMs() >= deliver_at_ms_ && AnyWorkToDeliver()) wait = std::min(wait, 5);
     auto batch = consumer_->Poll(config_.batch_max_records, wait);
     if (!batch.ok()) return batch.status();
     if (!assign_error_.ok()) return assign_error_;
@@ -712,7 +715,10 @@ Status Pipeline::Run() {
     Status s = DeliverInBackground();
     if (s.ok()) s = Process(*batch);
     Status landed = Land(true);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      if (!landed.ok()) LogError("Giving up on delivery", {{"error", landed.ToString()}});
+      return s;
+    }
     if (!landed.ok()) {
       // The outbox keeps the output; a restart resends it.
       LogError("Giving up on delivery", {{"error", landed.ToString()}});

@@ -94,7 +94,7 @@ class Pipeline : public RebalanceListener {
   // input position, marker), taken between batches.
   struct Flight {
     std::vector<std::pair<TopicPartition, Partition::Shipment>> parts;
-    Status result;
+    Status result = Status::Internal("transaction not run");
     int64_t ended_ms = 0;  // wall clock when the transaction ended
     std::atomic<bool> done{false};
   };

@@ -14,6 +14,8 @@
 namespace segd::rules::testing {
 namespace {
 
+using Store = testing::TempStore;
+
 constexpr char kRules[] = R"(timezone: Asia/Shanghai
 segments:
   - {id: lapsing, rule: 'active_days(visit, 30d) >= 3 and not did(visit, 2d)'}
@@ -22,23 +24,6 @@ segments:
   - {id: stuck, rule: 'dropped(visit -> cart -> buy, within 90m, 2d)'}
   - {id: gold, rule: 'user.tier = "gold" and in_segment(burst)'}
 )";
-
-struct Store {
-  explicit Store(const std::string& name) {
-    dir = std::filesystem::temp_directory_path() /
-          ("segd-changelog-" + std::to_string(::getpid()) + "-" + name);
-    std::filesystem::remove_all(dir);
-    LmdbOptions o;
-    o.sync = false;
-    store = std::move(PartitionStore::Open(dir.string(), o)).value();
-  }
-  ~Store() {
-    store.reset();
-    std::filesystem::remove_all(dir);
-  }
-  std::filesystem::path dir;
-  std::unique_ptr<PartitionStore> store;
-};
 
 std::vector<Record> Stream(int n, int64_t t0, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -99,7 +84,7 @@ TEST(ChangelogTest, ARestoredStoreBehavesAsTheOriginal) {
 
   Store original("original"), restored("restored");
   std::vector<PartitionStore::Write> log;
-  std::string head = RunBatches(rules, original.store.get(), first, 50, &log);
+  std::string head = RunBatches(rules, original.get(), first, 50, &log);
   ASSERT_FALSE(head.empty());
   ASSERT_FALSE(log.empty());
   bool tombstones = false;
@@ -109,7 +94,7 @@ TEST(ChangelogTest, ARestoredStoreBehavesAsTheOriginal) {
   }
   EXPECT_TRUE(tombstones) << "timers are removed as they fire";
 
-  PartitionStore* r = restored.store.get();
+  PartitionStore* r = restored.get();
   ASSERT_TRUE(r->Begin().ok());
   for (const auto& w : log) {
     std::string key = std::string(1, w.db) + w.key;
@@ -119,7 +104,7 @@ TEST(ChangelogTest, ARestoredStoreBehavesAsTheOriginal) {
   }
   ASSERT_TRUE(r->Recount().ok());
   ASSERT_TRUE(r->Commit().ok());
-  EXPECT_EQ(r->user_count(), original.store->user_count());
+  EXPECT_EQ(r->user_count(), original.get()->user_count());
   auto id = [](PartitionStore* s) {
     EXPECT_TRUE(s->Begin().ok());
     auto v = s->GetMeta("store_id");
@@ -129,7 +114,7 @@ TEST(ChangelogTest, ARestoredStoreBehavesAsTheOriginal) {
   EXPECT_EQ(id(r), "none");
 
   // The same records on both: the same output, byte for byte.
-  std::string a = RunBatches(rules, original.store.get(), second, 50, nullptr);
+  std::string a = RunBatches(rules, original.get(), second, 50, nullptr);
   std::string b = RunBatches(rules, r, second, 50, nullptr);
   EXPECT_FALSE(a.empty());
   EXPECT_EQ(a, b);
@@ -139,7 +124,7 @@ TEST(ChangelogTest, CaptureOffRecordsNothing) {
   RuleSet rules = Compile(kRules);
   Store s("off");
   std::vector<PartitionStore::Write> log;
-  auto engine = std::move(PartitionEngine::Open(&rules, s.store.get())).value();
+  auto engine = std::move(PartitionEngine::Open(&rules, s.get())).value();
   std::vector<ChangeRecord> changes;
   ASSERT_TRUE(engine->BeginBatch().ok());
   for (const Record& rec : Stream(20, At("2026-11-01T08:00:00+08:00"), 3)) {
@@ -147,7 +132,7 @@ TEST(ChangelogTest, CaptureOffRecordsNothing) {
     ASSERT_TRUE(engine->Apply(rec, &changes).ok());
   }
   ASSERT_TRUE(engine->CommitBatch([&] {
-                    EXPECT_TRUE(s.store->TakeWrites().empty());
+                    EXPECT_TRUE(s.get()->TakeWrites().empty());
                     return Status::Ok();
                   })
                   .ok());

@@ -8,13 +8,18 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "rules/evaluator.h"
 #include "rules/features.h"
 #include "rules/plan.h"
+#include "state/partition_store.h"
 #include "stream/record_decoder.h"
 
 namespace segd::rules::testing {
@@ -122,5 +127,41 @@ class History {
 };
 
 inline Prop P(const std::string& name, PropValue v) { return {name, std::move(v)}; }
+
+// An event record of `user` at `ts`.
+inline Record Event(const std::string& user, const std::string& event, int64_t ts) {
+  Record r;
+  r.user_id = user;
+  r.ts_ms = ts;
+  r.has_event = true;
+  r.event = event;
+  return r;
+}
+
+// A partition store in a temporary folder (no fsync), removed at the end.
+class TempStore {
+ public:
+  explicit TempStore(const std::string& name) {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("segd-test-" + std::to_string(::getpid()) + "-" + name);
+    std::filesystem::remove_all(dir_);
+    Reopen();
+  }
+  ~TempStore() {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Reopen() {
+    store_.reset();
+    LmdbOptions o;
+    o.sync = false;
+    store_ = std::move(PartitionStore::Open(dir_.string(), o)).value();
+  }
+  PartitionStore* get() { return store_.get(); }
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<PartitionStore> store_;
+};
 
 }  // namespace segd::rules::testing

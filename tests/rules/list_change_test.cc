@@ -9,11 +9,16 @@
 #include <filesystem>
 #include <optional>
 
+#include "history.h"
 #include "rules/definitions.h"
 #include "rules/engine.h"
 
 namespace segd::rules {
 namespace {
+
+using testing::Compile;
+using testing::Event;
+using Store = testing::TempStore;
 
 constexpr int64_t kDay = 86'400'000;
 constexpr int64_t kT0 = 1'763'856'000'000;  // 2025-11-23 00:00 UTC
@@ -27,54 +32,11 @@ std::string Rules(const std::string& vip) {
          "  - {id: quiet_vip, rule: 'in_list(\"vip\") and not did(visit, 1d)'}\n";
 }
 
-RuleSet Compile(const std::string& yaml) {
-  std::vector<RuleError> errors, warnings;
-  auto file = ParseRuleFile(yaml, &errors);
-  EXPECT_TRUE(file.ok()) << (errors.empty() ? "" : errors[0].ToString());
-  auto rules = RuleSet::Compile(*file, {}, &errors, &warnings);
-  EXPECT_TRUE(rules.ok()) << (errors.empty() ? "" : errors[0].ToString());
-  return std::move(rules).value();
-}
-
-Record Event(const std::string& user, const std::string& event, int64_t ts) {
-  Record r;
-  r.user_id = user;
-  r.ts_ms = ts;
-  r.has_event = true;
-  r.event = event;
-  return r;
-}
-
 std::string Text(const std::vector<ChangeRecord>& changes) {
   std::string out;
   for (const ChangeRecord& c : changes) out += c.ToJson() + "\n";
   return out;
 }
-
-class Store {
- public:
-  explicit Store(const std::string& name) {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("segd-lists-" + std::to_string(::getpid()) + "-" + name);
-    std::filesystem::remove_all(dir_);
-    Reopen();
-  }
-  ~Store() {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void Reopen() {
-    store_.reset();
-    LmdbOptions o;
-    o.sync = false;
-    store_ = std::move(PartitionStore::Open(dir_.string(), o)).value();
-  }
-  PartitionStore* get() { return store_.get(); }
-
- private:
-  std::filesystem::path dir_;
-  std::unique_ptr<PartitionStore> store_;
-};
 
 // Runs `records` under `rules`; returns the change records.
 std::vector<ChangeRecord> Feed(const RuleSet& rules, PartitionStore* store,

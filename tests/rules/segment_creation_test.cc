@@ -14,11 +14,15 @@
 #include <filesystem>
 #include <random>
 
+#include "history.h"
 #include "rules/definitions.h"
 #include "rules/engine.h"
 
 namespace segd::rules {
 namespace {
+
+using testing::Event;
+using Store = testing::TempStore;
 
 constexpr int64_t kHour = 3'600'000;
 constexpr int64_t kDay = 24 * kHour;
@@ -30,30 +34,17 @@ const char kOld[] =
     "  - {id: quiet, rule: 'did(visit) and not did(visit, 3d)'}\n";
 // Read an old segment, each other, a window that slides, one that is true
 // for users never seen (so the pass must find leavers and enterers alike).
+// A rule set of `segments` in UTC.
+RuleSet Compile(const std::string& segments) {
+  return testing::Compile("timezone: UTC\nsegments:\n" + segments);
+}
+
 const char kNew[] =
     "  - {id: ever_bought, rule: 'did(buy)', emit_initial: true}\n"
     "  - {id: lapsed, rule: 'days_since(buy) > 2 and did(buy, 20d)', emit_initial: true}\n"
     "  - {id: never_bought, rule: 'not did(buy)', emit_initial: true}\n"
     "  - {id: loyal, rule: 'in_segment(visitor) and in_segment(ever_bought)', "
     "emit_initial: true}\n";
-
-RuleSet Compile(const std::string& segments) {
-  std::vector<RuleError> errors, warnings;
-  auto file = ParseRuleFile("timezone: UTC\nsegments:\n" + segments, &errors);
-  EXPECT_TRUE(file.ok()) << (errors.empty() ? "" : errors[0].ToString());
-  auto rules = RuleSet::Compile(*file, {}, &errors, &warnings);
-  EXPECT_TRUE(rules.ok()) << (errors.empty() ? "" : errors[0].ToString());
-  return std::move(rules).value();
-}
-
-Record Event(const std::string& user, const std::string& event, int64_t ts) {
-  Record r;
-  r.user_id = user;
-  r.ts_ms = ts;
-  r.has_event = true;
-  r.event = event;
-  return r;
-}
 
 // Enough users to cross the migration's chunks (4096 users).
 std::vector<Record> History(uint64_t seed, int users, int64_t from, int64_t to, int n) {
@@ -71,27 +62,6 @@ std::vector<Record> History(uint64_t seed, int users, int64_t from, int64_t to, 
   }
   return out;
 }
-
-class Store {
- public:
-  explicit Store(const std::string& name) {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("segd-create-" + std::to_string(::getpid()) + "-" + name);
-    std::filesystem::remove_all(dir_);
-    LmdbOptions o;
-    o.sync = false;
-    store_ = std::move(PartitionStore::Open(dir_.string(), o)).value();
-  }
-  ~Store() {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  PartitionStore* get() { return store_.get(); }
-
- private:
-  std::filesystem::path dir_;
-  std::unique_ptr<PartitionStore> store_;
-};
 
 // Opens the engine under `rules`, migrates when it must, then feeds
 // `records` in batches; a timer budget leaves timers due across batches,

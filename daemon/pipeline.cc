@@ -316,7 +316,7 @@ void Pipeline::OnAssigned(const std::vector<TopicPartition>& parts,
 // transaction); if that fails, their outbox stays in the store and the next
 // owner starts from the committed offset.
 void Pipeline::OnRevoked(const std::vector<TopicPartition>& parts) {
-  Status landed = Land(true);
+  Status landed = Land();
   if (!landed.ok()) LogWarn("Transaction in flight failed", {{"error", landed.ToString()}});
   std::vector<Partition*> pending;
   for (const auto& tp : parts) {
@@ -357,7 +357,7 @@ void Pipeline::OnRevoked(const std::vector<TopicPartition>& parts) {
 void Pipeline::OnLost(const std::vector<TopicPartition>& parts) {
   // The transaction in flight ends before its partitions go (it fails if
   // the group fenced this instance).
-  Status landed = Land(true);
+  Status landed = Land();
   if (!landed.ok()) LogWarn("Transaction in flight failed", {{"error", landed.ToString()}});
   std::unique_lock lock(partitions_mu_);
   for (const auto& tp : parts) partitions_.erase(tp);
@@ -421,7 +421,7 @@ Status Pipeline::ApplyPendingRules() {
 Status Pipeline::ApplyRuleSet(std::shared_ptr<const rules::RuleSet> rules) {
   // Each partition is reopened under the new rule set; its next batch (run
   // here, without records) carries its state over (rules/definitions.cc).
-  SEGD_RETURN_IF_ERROR(Land(true));  // the partitions are reopened
+  SEGD_RETURN_IF_ERROR(Land());  // the partitions are reopened
   auto old = rules_;  // partitions still read it until each has switched
   rules_ = std::move(rules);
   // A list change concerns only the users in one version of a list and not
@@ -623,7 +623,7 @@ bool Pipeline::Board(const std::vector<Partition*>& parts, Flight* flight) {
 }
 
 Status Pipeline::Deliver(std::vector<Partition*> parts) {
-  SEGD_RETURN_IF_ERROR(Land(true));
+  SEGD_RETURN_IF_ERROR(Land());
   Flight flight;
   if (!Board(parts, &flight)) return Status::Ok();
   flight.result = TryTransaction(flight);
@@ -632,22 +632,19 @@ Status Pipeline::Deliver(std::vector<Partition*> parts) {
 }
 
 Status Pipeline::DeliverInBackground() {
-  SEGD_RETURN_IF_ERROR(Land(false));
-  if (flight_) return Status::Ok();
   auto flight = std::make_unique<Flight>();
   if (!Board({}, flight.get())) return Status::Ok();
   Flight* f = flight.get();
   flight_thread_ = std::thread([this, f] {
     f->result = TryTransaction(*f);
     f->ended_ms = WallMs();
-    f->done = true;
   });
   flight_ = std::move(flight);  // only once the thread exists
   return Status::Ok();
 }
 
-Status Pipeline::Land(bool wait) {
-  if (!flight_ || (!wait && !flight_->done)) return Status::Ok();
+Status Pipeline::Land() {
+  if (!flight_) return Status::Ok();
   if (flight_thread_.joinable()) flight_thread_.join();
   std::unique_ptr<Flight> flight = std::move(flight_);
   return Finish(*flight);
@@ -714,7 +711,7 @@ Status Pipeline::Run() {
     // the group generation they were taken under.
     Status s = DeliverInBackground();
     if (s.ok()) s = Process(*batch);
-    Status landed = Land(true);
+    Status landed = Land();
     if (!s.ok()) {
       if (!landed.ok()) LogError("Giving up on delivery", {{"error", landed.ToString()}});
       return s;

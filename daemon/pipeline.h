@@ -96,7 +96,6 @@ class Pipeline : public RebalanceListener {
     std::vector<std::pair<TopicPartition, Partition::Shipment>> parts;
     Status result = Status::Internal("transaction not run");
     int64_t ended_ms = 0;  // wall clock when the transaction ended
-    std::atomic<bool> done{false};
   };
   // Delivers the partitions' outboxes and input positions in one Kafka
   // transaction, with their markers, and waits for it (after landing the
@@ -106,12 +105,11 @@ class Pipeline : public RebalanceListener {
   // partition with work to deliver.
   Status Deliver(std::vector<Partition*> parts = {});
   // The same on a thread of its own, so that a batch is processed (into
-  // the outbox) while the transaction runs; returns at once. With one in
-  // flight already, it lands it if done and otherwise leaves the new work
-  // for the next call.
+  // the outbox) while the transaction runs; returns at once. Run lands it
+  // before the next poll. REQUIRES: none in flight.
   Status DeliverInBackground();
-  // Finishes the transaction in flight (waiting for it if `wait`).
-  Status Land(bool wait);
+  // Waits for the transaction in flight, if any, and finishes it.
+  Status Land();
   // Fills `flight` from `parts` (empty: all) with work; false: nothing to
   // deliver now.
   bool Board(const std::vector<Partition*>& parts, Flight* flight);

@@ -74,6 +74,9 @@ Status Partition::SetRules(const rules::RuleSet* rules,
   // A midnight that flips many users is worked off over several batches
   // while records keep flowing.
   eo.max_timers_per_batch = config_->batch_max_timers;
+  // A rule-set change scans every user: on every worker (several
+  // partitions changing at once share the cores).
+  eo.scan_workers = config_->workers;
   auto engine = rules::PartitionEngine::Open(rules, store_.get(), eo);
   if (!engine.ok()) return engine.status();
   engine_ = std::move(engine).value();

@@ -119,6 +119,7 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
   std::vector<Part> parts(n);
   rules::EngineOptions eo;
   eo.max_timers_per_batch = options.timers_per_batch;
+  eo.scan_workers = std::max(options.workers, 1);
   for (int i = 0; i < n; ++i) {
     std::string pdir = n == 1 ? dir : dir + "/p" + std::to_string(i);
     std::error_code ec;

@@ -4,12 +4,15 @@
 // properties and funnels carried over by their canonical text, change
 // counts by segment id — and the new or changed segments are evaluated for
 // every user.
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "rules/definitions.h"
 
+#include "common/worker_pool.h"
 #include "rules/engine.h"
 #include "rules/features.h"
 #include "rules/parser.h"
@@ -24,6 +27,8 @@ constexpr char kTimezoneKey[] = "timezone";
 constexpr char kListsKey[] = "lists";
 // Users migrated between two write-backs of the engine's cache.
 constexpr uint32_t kMigrationChunk = 4096;
+// Users a migration's scan reads before deciding them on the workers.
+constexpr size_t kScanGroup = 4096;
 
 // The rule-set records are lines of tab-separated fields; names may hold
 // tabs or newlines (backquoted), so fields escape them.
@@ -357,7 +362,7 @@ Status PartitionEngine::Relist(std::vector<ChangeRecord>* out) {
     }
   } else {
     SEGD_RETURN_IF_ERROR(ForEachUserChunked(
-        [&](uint32_t, std::string_view bytes, Loaded* u) -> Result<bool> {
+        [&](int, uint32_t, std::string_view bytes, Loaded* u) -> Result<bool> {
           SEGD_RETURN_IF_ERROR(DecodeUserRecord(bytes, &u->rec));
           ShapeState(*rules_, &u->rec.state);
           return true;
@@ -418,7 +423,7 @@ Status PartitionEngine::MigrateSegments(std::vector<ChangeRecord>* out) {
   // Every user is carried over; when the plan kept the layout, states stay
   // as they are.
   SEGD_RETURN_IF_ERROR(ForEachUserChunked(
-      [&](uint32_t, std::string_view bytes, Loaded* u) -> Result<bool> {
+      [&](int, uint32_t, std::string_view bytes, Loaded* u) -> Result<bool> {
         u->rec = UserRecord();  // in the old layout, not one shaped to the new
         SEGD_RETURN_IF_ERROR(DecodeUserRecord(bytes, &u->rec));
         if (same_layout) {
@@ -435,7 +440,7 @@ Status PartitionEngine::MigrateSegments(std::vector<ChangeRecord>* out) {
           if (old_seg >= old_ids.size()) return -1;
           auto it = new_index.find(old_ids[old_seg]);
           return it != new_index.end() &&
-                         old_generation[old_ids[old_seg]] == generations_[it->second]
+                         old_generation.at(old_ids[old_seg]) == generations_[it->second]
                      ? it->second
                      : -1;
         };
@@ -463,39 +468,85 @@ Status PartitionEngine::MigrateSegments(std::vector<ChangeRecord>* out) {
 
 // Users are visited in user-id order (the store's key order, so the change
 // records come out in one order however the work is cut). `take` decodes
-// a user into the scratch `u` and says whether the user goes on; those
-// are cached, and once kMigrationChunk of them are, `work` runs on each in
+// a user into a scratch `u` and says whether the user goes on; those are
+// cached, and once kMigrationChunk of them are, `work` runs on each in
 // order and the cache is written back. The scan then starts again where
 // it stopped (a write ends its views), so a chunk is all that is held.
+//
+// The cursor reads kScanGroup users at a time; `take` runs over them on
+// options_.scan_workers threads (the caller's included), so it must be
+// safe to run on several users at once: its `worker` argument, below
+// scan_workers, names what it may use alone. The views it reads stay
+// valid: nothing is written while a group is taken.
 Status PartitionEngine::ForEachUserChunked(
-    const std::function<Result<bool>(uint32_t, std::string_view, Loaded*)>& take,
+    const std::function<Result<bool>(int, uint32_t, std::string_view, Loaded*)>& take,
     const std::function<Status(uint32_t, Loaded*)>& work) {
   SEGD_RETURN_IF_ERROR(WriteBackCache());
+  struct Entry {
+    std::string_view user, bytes;
+    uint32_t id;
+    Result<bool> taken = false;
+    Loaded loaded;
+  };
+  std::vector<Entry> group;
+  group.reserve(kScanGroup);
+  int workers = std::max(1, std::min(options_.scan_workers, static_cast<int>(kScanGroup)));
+  std::optional<WorkerPool> pool;
+  if (workers > 1) pool.emplace(workers);
+  std::vector<Loaded> scratch(static_cast<size_t>(workers));
+  std::vector<uint32_t> taken;
+  // Decides the users of the group, on the workers, and caches those
+  // taken, in order.
+  auto decide = [&]() -> Status {
+    auto run = [&](size_t slice, int worker) {
+      size_t from = group.size() * slice / static_cast<size_t>(workers);
+      size_t to = group.size() * (slice + 1) / static_cast<size_t>(workers);
+      Loaded& u = scratch[static_cast<size_t>(worker)];
+      for (size_t i = from; i < to; ++i) {
+        Entry& e = group[i];
+        u.user_id.assign(e.user);
+        u.dirty = false;
+        e.taken = take(worker, e.id, e.bytes, &u);
+        if (e.taken.ok() && *e.taken) e.loaded = std::move(u);
+      }
+    };
+    if (pool) {
+      pool->Run(static_cast<size_t>(workers), run);
+    } else {
+      run(0, 0);
+    }
+    for (Entry& e : group) {
+      if (!e.taken.ok()) {
+        return Status::Internal("user " + std::string(e.user) + ": " + e.taken.status().message());
+      }
+      if (*e.taken) {
+        cache_[e.id] = std::move(e.loaded);
+        taken.push_back(e.id);
+      }
+    }
+    group.clear();
+    return Status::Ok();
+  };
   std::string start;
-  Loaded scratch;
   while (true) {
-    std::vector<uint32_t> taken;
+    taken.clear();
     std::optional<std::string> next;
     Status bad = Status::Ok();
     SEGD_RETURN_IF_ERROR(store_->ForEachUser(
         start, [&](std::string_view user, uint32_t id, std::string_view bytes) {
-          if (taken.size() == kMigrationChunk) {
+          // Groups are decided whole, so the chunk is checked between them.
+          if (taken.size() >= kMigrationChunk) {
             next = std::string(user);
             return false;
           }
-          scratch.user_id.assign(user);
-          scratch.dirty = false;
-          auto take_it = take(id, bytes, &scratch);
-          if (!take_it.ok()) {
-            bad = Status::Internal("user " + scratch.user_id + ": " + take_it.status().message());
-            return false;
-          }
-          if (*take_it) {
-            cache_[id] = std::move(scratch);
-            taken.push_back(id);
-          }
-          return true;
+          group.push_back({user, bytes, id, false, {}});
+          if (group.size() < kScanGroup) return true;
+          bad = decide();
+          return bad.ok();
         }));
+    // The end of the store: the last group, its views still valid (no
+    // write yet).
+    if (bad.ok() && !group.empty()) bad = decide();
     SEGD_RETURN_IF_ERROR(bad);
     for (uint32_t id : taken) SEGD_RETURN_IF_ERROR(work(id, &cache_.at(id)));
     SEGD_RETURN_IF_ERROR(WriteBackCache());
@@ -517,9 +568,29 @@ Status PartitionEngine::MigrateAppended(const std::vector<int>& segs,
   for (int s : segs) {
     if (rules_->segments()[s].time_dependent) timed.push_back(s);
   }
-  std::vector<uint8_t> bits(rules_->segments().size(), 0);
+  // Each scan worker evaluates with its own evaluator (calendar cache and
+  // scratch) and membership bits; worker 0 is this thread.
+  int workers = std::max(1, options_.scan_workers);
+  std::vector<std::optional<Evaluator>> evaluators(static_cast<size_t>(workers));
+  for (auto& e : evaluators) e.emplace(rules_);
+  std::vector<std::vector<uint8_t>> bits(static_cast<size_t>(workers),
+                                         std::vector<uint8_t>(rules_->segments().size(), 0));
+  // The segments read (the new ones and those they read) that have
+  // members: the others are false for everyone, no lookup needed (a new
+  // segment has none yet).
+  std::vector<int> looked_up;
+  {
+    std::set<int> read;
+    for (int s : segs) {
+      read.insert(s);
+      read.insert(rules_->segments()[s].depends_on.begin(), rules_->segments()[s].depends_on.end());
+    }
+    for (int s : read) {
+      if (members_.Count(s) > 0) looked_up.push_back(s);
+    }
+  }
   SEGD_RETURN_IF_ERROR(ForEachUserChunked(
-      [&](uint32_t id, std::string_view bytes, Loaded* u) -> Result<bool> {
+      [&](int worker, uint32_t id, std::string_view bytes, Loaded* u) -> Result<bool> {
         // The scratch's capacity is reused from user to user; it keeps the
         // plan's shape (a state of the old layout decodes into its first
         // elements, the rest made empty).
@@ -527,17 +598,16 @@ Status PartitionEngine::MigrateAppended(const std::vector<int>& segs,
         SEGD_RETURN_IF_ERROR(DecodeUserRecord(bytes, &rec));
         ShapeState(*rules_, &rec.state);
         if (!rec.scheduled || (rec.timer != kNever && rec.timer <= now_)) return true;
+        std::vector<uint8_t>& member = bits[static_cast<size_t>(worker)];
+        for (int s : looked_up) member[s] = members_.Contains(s, id);
+        Evaluator& evaluator = *evaluators[static_cast<size_t>(worker)];
+        EvalInput in{&rec.state, u->user_id, now_, &lists_, &member};
         for (int s : segs) {
-          for (int d : rules_->segments()[s].depends_on) bits[d] = members_.Contains(d, id);
-          bits[s] = members_.Contains(s, id);
-        }
-        EvalInput in{&rec.state, u->user_id, now_, &lists_, &bits};
-        for (int s : segs) {
-          if (evaluator_.Segment(s, in) != (bits[s] != 0)) return true;
+          if (evaluator.Segment(s, in) != (member[s] != 0)) return true;
         }
         in.members = nullptr;
         for (int s : timed) {
-          if (evaluator_.NextChange(s, in) != kNever) return true;
+          if (evaluator.NextChange(s, in) != kNever) return true;
         }
         return false;
       },

@@ -67,14 +67,22 @@ void PartitionEngine::AbortBatch() {
 }
 
 Status PartitionEngine::WriteBackCache() {
+  // In key order: neighbouring users share B-tree pages, so each page is
+  // copied and walked to once rather than once per user on it.
+  dirty_.clear();
   for (auto& [id, u] : cache_) {
-    if (!u.dirty) continue;
-    // Compaction must not lose what a pending timer still needs.
-    int64_t keep_from = u.rec.timer != kNever && u.rec.timer <= now_ ? u.rec.timer : now_;
-    CompactState(*rules_, evaluator_.calendar(), keep_from, &u.rec.state);
-    EncodeUserRecord(u.rec, &buf_);
-    SEGD_RETURN_IF_ERROR(store_->PutUser(u.user_id, id, buf_));
+    if (u.dirty) dirty_.emplace_back(id, &u);
   }
+  std::sort(dirty_.begin(), dirty_.end(),
+            [](const auto& a, const auto& b) { return a.second->user_id < b.second->user_id; });
+  for (auto [id, u] : dirty_) {
+    // Compaction must not lose what a pending timer still needs.
+    int64_t keep_from = u->rec.timer != kNever && u->rec.timer <= now_ ? u->rec.timer : now_;
+    CompactState(*rules_, evaluator_.calendar(), keep_from, &u->rec.state);
+    EncodeUserRecord(u->rec, &buf_);
+    SEGD_RETURN_IF_ERROR(store_->PutUser(u->user_id, id, buf_));
+  }
+  dirty_.clear();
   cache_.clear();
   ids_.clear();
   return Status::Ok();

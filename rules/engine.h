@@ -41,6 +41,9 @@ struct EngineOptions {
   // written back to the transaction (bounds memory when a midnight loads
   // many users into one batch).
   size_t max_cached_users = 16384;
+  // Threads (the partition's own included) that decode and decide users
+  // in the read-only scan of a rule-set change over every user.
+  int scan_workers = 1;
 };
 
 // The static lists of the rule set (SEMANTICS.md §3, in_list): those of
@@ -139,7 +142,7 @@ class PartitionEngine {
   bool LayoutExtends(const ParsedLayout& old) const;
   Status MigrateAppended(const std::vector<int>& segs, std::vector<ChangeRecord>* out);
   Status ForEachUserChunked(
-      const std::function<Result<bool>(uint32_t, std::string_view, Loaded*)>& take,
+      const std::function<Result<bool>(int, uint32_t, std::string_view, Loaded*)>& take,
       const std::function<Status(uint32_t, Loaded*)>& work);
   Status Relist(std::vector<ChangeRecord>* out);
   Status Reschedule(uint32_t id, Loaded* u, const std::vector<int>* segs, int64_t from);
@@ -172,6 +175,7 @@ class PartitionEngine {
   std::vector<uint32_t> member_stamps_;
   uint32_t stamp_ = 0;
   std::vector<int> due_;  // scratch for Fire
+  std::vector<std::pair<uint32_t, Loaded*>> dirty_;  // scratch for WriteBackCache
   std::string buf_;
 };
 

@@ -67,13 +67,14 @@ std::vector<Record> History(uint64_t seed, int users, int64_t from, int64_t to, 
 // `records` in batches; a timer budget leaves timers due across batches,
 // so some users are migrated with their own timers due.
 // With `users_written` (and no records: one batch), counts the users the
-// batch writes.
+// batch writes. `scan_workers`: the threads of the migration's scan.
 std::vector<ChangeRecord> Feed(const RuleSet& rules, PartitionStore* store,
                               const std::vector<Record>& records, size_t timers_per_batch,
-                              size_t* users_written = nullptr) {
+                              size_t* users_written = nullptr, int scan_workers = 1) {
   store->set_capture(users_written != nullptr);
   EngineOptions options;
   options.max_timers_per_batch = timers_per_batch;
+  options.scan_workers = scan_workers;
   auto engine = std::move(PartitionEngine::Open(&rules, store, options)).value();
   std::vector<ChangeRecord> out;
   EXPECT_TRUE(engine->BeginBatch().ok());
@@ -138,7 +139,10 @@ void ExpectSame(const std::vector<ChangeRecord>& got, const std::vector<ChangeRe
 
 // Creates `news` after kOld, and the same placed before kOld's (loyal,
 // which reads an old segment, after them), over the same history;
-// compares. Returns the users each wrote in the creation batch.
+// compares. The short path's scan runs on 3 threads, the full one's on 1
+// and, a second time, on 2 (their slices and the scan's groups of 4096
+// users cut the 6000 users differently). Returns the users the short and
+// the one-thread full migration wrote in the creation batch.
 std::pair<size_t, size_t> ExpectCreationAsFull(const std::string& news, size_t min_records) {
   RuleSet old_rules = Compile(kOld);
   RuleSet appended = Compile(std::string(kOld) + news);
@@ -149,20 +153,25 @@ std::pair<size_t, size_t> ExpectCreationAsFull(const std::string& news, size_t m
   std::vector<Record> before = History(7, 6000, kT0, kT0 + 40 * kDay, 30000);
   std::vector<Record> after = History(8, 9000, kT0 + 41 * kDay, kT0 + 60 * kDay, 8000);
 
-  Store fast("fast"), full("full");
-  for (Store* s : {&fast, &full}) {
+  Store fast("fast"), full("full"), full2("full2");
+  for (Store* s : {&fast, &full, &full2}) {
     Feed(old_rules, s->get(), before, SIZE_MAX);
     // A midnight the history's last records passed, with timers left due.
     Feed(old_rules, s->get(), {Event("u0", "visit", kT0 + 40 * kDay + 5 * kHour)}, 3);
   }
-  size_t fast_written = 0, full_written = 0;
-  auto fast_created = Feed(appended, fast.get(), {}, SIZE_MAX, &fast_written);
-  auto full_created = Feed(reordered, full.get(), {}, SIZE_MAX, &full_written);
+  size_t fast_written = 0, full_written = 0, full2_written = 0;
+  auto fast_created = Feed(appended, fast.get(), {}, SIZE_MAX, &fast_written, 3);
+  auto full_created = Feed(reordered, full.get(), {}, SIZE_MAX, &full_written, 1);
+  auto full2_created = Feed(reordered, full2.get(), {}, SIZE_MAX, &full2_written, 2);
   EXPECT_GE(fast_created.size(), min_records);
   ExpectSame(fast_created, full_created);
+  EXPECT_EQ(full2_written, full_written);
+  ExpectSame(full2_created, full_created);
   auto fast_later = Feed(appended, fast.get(), after, SIZE_MAX);
   auto full_later = Feed(reordered, full.get(), after, SIZE_MAX);
+  auto full2_later = Feed(reordered, full2.get(), after, SIZE_MAX);
   ExpectSame(fast_later, full_later);
+  ExpectSame(full2_later, full_later);
   if (news.find("id: lapsed") != std::string::npos) {
     EXPECT_TRUE(std::any_of(fast_later.begin(), fast_later.end(), [](const ChangeRecord& c) {
       return c.segment == "lapsed" && c.cause == ChangeCause::kTime;

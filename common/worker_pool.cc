@@ -18,21 +18,29 @@ WorkerPool::~WorkerPool() {
 }
 
 void WorkerPool::Run(size_t jobs, const std::function<void(size_t, int)>& fn) {
-  if (threads_.empty() || jobs <= 1) {
-    for (size_t j = 0; j < jobs; ++j) fn(j, 0);
-    return;
-  }
-  std::unique_lock lock(mu_);
+  Start(jobs, fn);
+  Finish();
+}
+
+void WorkerPool::Start(size_t jobs, const std::function<void(size_t, int)>& fn) {
+  std::lock_guard lock(mu_);
   fn_ = &fn;
   jobs_ = jobs;
   next_ = 0;
   finished_ = 0;
+  if (threads_.empty() || jobs <= 1) return;  // all on the caller, in Finish
   ++round_;
   wake_.notify_all();
+}
+
+void WorkerPool::Finish() {
+  std::unique_lock lock(mu_);
+  if (fn_ == nullptr) return;
+  const auto* fn = fn_;
   while (next_ < jobs_) {
     size_t j = next_++;
     lock.unlock();
-    fn(j, 0);
+    (*fn)(j, 0);
     lock.lock();
     ++finished_;
   }

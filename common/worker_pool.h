@@ -29,6 +29,14 @@ class WorkerPool {
   // Jobs are taken in index order.
   void Run(size_t jobs, const std::function<void(size_t job, int worker)>& fn);
 
+  // Run in two steps, so that the caller can do something else while the
+  // other workers start: Start hands the jobs to them and returns; Finish
+  // runs, on the caller (worker 0), the jobs no worker has taken yet and
+  // returns when every job is done. `fn` must live until Finish returns;
+  // every Start is followed by a Finish before the next Start or Run.
+  void Start(size_t jobs, const std::function<void(size_t job, int worker)>& fn);
+  void Finish();
+
  private:
   void Work(int worker);
 

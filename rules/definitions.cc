@@ -27,8 +27,9 @@ constexpr char kTimezoneKey[] = "timezone";
 constexpr char kListsKey[] = "lists";
 // Users migrated between two write-backs of the engine's cache.
 constexpr uint32_t kMigrationChunk = 4096;
-// Users a migration's scan reads before deciding them on the workers.
-constexpr size_t kScanGroup = 4096;
+// Users a migration's scan reads before handing them to the workers (a
+// chunk may overrun kMigrationChunk by two groups).
+constexpr size_t kScanGroup = 1024;
 
 // The rule-set records are lines of tab-separated fields; names may hold
 // tabs or newlines (backquoted), so fields escape them.
@@ -471,13 +472,16 @@ Status PartitionEngine::MigrateSegments(std::vector<ChangeRecord>* out) {
 // a user into a scratch `u` and says whether the user goes on; those are
 // cached, and once kMigrationChunk of them are, `work` runs on each in
 // order and the cache is written back. The scan then starts again where
-// it stopped (a write ends its views), so a chunk is all that is held.
+// it stopped (a write ends its views), so a chunk (and the groups in
+// hand) is all that is held.
 //
-// The cursor reads kScanGroup users at a time; `take` runs over them on
-// options_.scan_workers threads (the caller's included), so it must be
+// The cursor reads kScanGroup users at a time. While this thread reads a
+// group, the other scan workers (options_.scan_workers in all, this one
+// included) run `take` over the group before it; this thread then joins
+// them, and caches that group's users in order. `take` must therefore be
 // safe to run on several users at once: its `worker` argument, below
 // scan_workers, names what it may use alone. The views it reads stay
-// valid: nothing is written while a group is taken.
+// valid: nothing is written while the scan runs.
 Status PartitionEngine::ForEachUserChunked(
     const std::function<Result<bool>(int, uint32_t, std::string_view, Loaded*)>& take,
     const std::function<Status(uint32_t, Loaded*)>& work) {
@@ -488,34 +492,31 @@ Status PartitionEngine::ForEachUserChunked(
     Result<bool> taken = false;
     Loaded loaded;
   };
-  std::vector<Entry> group;
-  group.reserve(kScanGroup);
-  int workers = std::max(1, std::min(options_.scan_workers, static_cast<int>(kScanGroup)));
-  std::optional<WorkerPool> pool;
-  if (workers > 1) pool.emplace(workers);
+  int workers = std::max(1, options_.scan_workers);
   std::vector<Loaded> scratch(static_cast<size_t>(workers));
-  std::vector<uint32_t> taken;
-  // Decides the users of the group, on the workers, and caches those
-  // taken, in order.
-  auto decide = [&]() -> Status {
-    auto run = [&](size_t slice, int worker) {
-      size_t from = group.size() * slice / static_cast<size_t>(workers);
-      size_t to = group.size() * (slice + 1) / static_cast<size_t>(workers);
-      Loaded& u = scratch[static_cast<size_t>(worker)];
-      for (size_t i = from; i < to; ++i) {
-        Entry& e = group[i];
-        u.user_id.assign(e.user);
-        u.dirty = false;
-        e.taken = take(worker, e.id, e.bytes, &u);
-        if (e.taken.ok() && *e.taken) e.loaded = std::move(u);
-      }
-    };
-    if (pool) {
-      pool->Run(static_cast<size_t>(workers), run);
-    } else {
-      run(0, 0);
+  std::vector<Entry> reading, deciding;  // the group read, the group taken
+  reading.reserve(kScanGroup);
+  deciding.reserve(kScanGroup);
+  constexpr size_t kSlice = 128;  // users per job
+  const std::function<void(size_t, int)> decide = [&](size_t slice, int worker) {
+    Loaded& u = scratch[static_cast<size_t>(worker)];
+    size_t to = std::min(deciding.size(), (slice + 1) * kSlice);
+    for (size_t i = slice * kSlice; i < to; ++i) {
+      Entry& e = deciding[i];
+      u.user_id.assign(e.user);
+      u.dirty = false;
+      e.taken = take(worker, e.id, e.bytes, &u);
+      if (e.taken.ok() && *e.taken) e.loaded = std::move(u);
     }
-    for (Entry& e : group) {
+  };
+  std::vector<uint32_t> taken;
+  // Declared after what its jobs use, so destroyed (its threads joined)
+  // before it.
+  WorkerPool pool(workers);
+  // Waits for the group being decided and caches its users taken, in order.
+  auto finish = [&]() -> Status {
+    pool.Finish();
+    for (Entry& e : deciding) {
       if (!e.taken.ok()) {
         return Status::Internal("user " + std::string(e.user) + ": " + e.taken.status().message());
       }
@@ -524,34 +525,46 @@ Status PartitionEngine::ForEachUserChunked(
         taken.push_back(e.id);
       }
     }
-    group.clear();
+    deciding.clear();
     return Status::Ok();
   };
-  std::string start;
+  // The group read goes to the workers; the next is read meanwhile.
+  auto start = [&]() {
+    std::swap(reading, deciding);
+    pool.Start((deciding.size() + kSlice - 1) / kSlice, decide);
+  };
+  std::string from;
   while (true) {
     taken.clear();
     std::optional<std::string> next;
     Status bad = Status::Ok();
-    SEGD_RETURN_IF_ERROR(store_->ForEachUser(
-        start, [&](std::string_view user, uint32_t id, std::string_view bytes) {
-          // Groups are decided whole, so the chunk is checked between them.
+    Status scanned = store_->ForEachUser(
+        from, [&](std::string_view user, uint32_t id, std::string_view bytes) {
           if (taken.size() >= kMigrationChunk) {
             next = std::string(user);
             return false;
           }
-          group.push_back({user, bytes, id, false, {}});
-          if (group.size() < kScanGroup) return true;
-          bad = decide();
-          return bad.ok();
-        }));
-    // The end of the store: the last group, its views still valid (no
-    // write yet).
-    if (bad.ok() && !group.empty()) bad = decide();
+          reading.push_back({user, bytes, id, false, {}});
+          if (reading.size() < kScanGroup) return true;
+          bad = finish();
+          if (!bad.ok()) return false;
+          start();
+          return true;
+        });
+    // The groups still in hand (their views valid: nothing written yet).
+    Status last = finish();
+    if (last.ok() && !reading.empty()) {
+      start();
+      last = finish();
+    }
+    reading.clear();
+    SEGD_RETURN_IF_ERROR(scanned);
     SEGD_RETURN_IF_ERROR(bad);
+    SEGD_RETURN_IF_ERROR(last);
     for (uint32_t id : taken) SEGD_RETURN_IF_ERROR(work(id, &cache_.at(id)));
     SEGD_RETURN_IF_ERROR(WriteBackCache());
     if (!next) return Status::Ok();
-    start = std::move(*next);
+    from = std::move(*next);
   }
 }
 

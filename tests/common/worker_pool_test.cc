@@ -4,6 +4,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <thread>
+#include <vector>
 
 namespace segd {
 namespace {
@@ -48,6 +51,38 @@ TEST(WorkerPoolTest, JobsRunInParallel) {
     }
   });
   EXPECT_TRUE(both.load());
+}
+
+// Start returns at once; the other workers take jobs while the caller does
+// something else, and Finish runs what is left on the caller.
+TEST(WorkerPoolTest, StartLetsTheOthersWorkWhileTheCallerDoesSomethingElse) {
+  for (int workers : {1, 2, 3}) {
+    WorkerPool pool(workers);
+    for (size_t jobs : {0u, 1u, 2u, 50u}) {
+      std::vector<std::atomic<int>> runs(jobs);
+      std::atomic<int> by_others{0};
+      std::function<void(size_t, int)> fn = [&](size_t j, int w) {
+        runs[j].fetch_add(1);
+        if (w != 0) by_others.fetch_add(1);
+      };
+      pool.Start(jobs, fn);
+      // With other workers and more than one job, one of them takes a job
+      // before the caller gives up waiting (the caller takes none yet).
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (workers > 1 && jobs > 1 && by_others.load() == 0 &&
+             std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::yield();
+      }
+      if (workers > 1 && jobs > 1) {
+        EXPECT_GT(by_others.load(), 0);
+      }
+      pool.Finish();
+      for (size_t j = 0; j < jobs; ++j) EXPECT_EQ(runs[j].load(), 1) << workers << " workers";
+      if (workers == 1 || jobs <= 1) {
+        EXPECT_EQ(by_others.load(), 0);
+      }
+    }
+  }
 }
 
 TEST(WorkerPoolTest, CoreCountIsPositive) { EXPECT_GE(CoreCount(), 1); }

@@ -40,7 +40,8 @@ const OptionSpec kOptions[] = {
      "(<group_id>-definitions), which every instance of the group reads and applies in order; "
      "false: they stay with the instance that took them (catalog.json)"},
     {"workers", "int", "0",
-     "Threads that process the assigned partitions (each partition on one at a time); 0: one per core"},
+     "Threads that process the assigned partitions (each partition on one at a time) and that "
+     "decode a partition's users when a rule change reads them all; 0: one per core"},
     {"kafka.brokers", "string", "127.0.0.1:9092", "Bootstrap brokers, host:port[,host:port]"},
     {"kafka.group_id", "string", "segd", "Consumer group of the input topics"},
     {"kafka.instance_id", "string", "",

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <sstream>
 
 #include "rules/definitions.h"
@@ -489,24 +490,38 @@ Status PartitionEngine::ForEachUserChunked(
   struct Entry {
     std::string_view user, bytes;
     uint32_t id;
-    Result<bool> taken = false;
-    Loaded loaded;
   };
+  enum Verdict : uint8_t { kLeft, kTaken, kFailed };
   int workers = std::max(1, options_.scan_workers);
   std::vector<Loaded> scratch(static_cast<size_t>(workers));
-  std::vector<Entry> reading, deciding;  // the group read, the group taken
+  std::vector<Entry> reading, deciding;  // the group read, the group decided
   reading.reserve(kScanGroup);
   deciding.reserve(kScanGroup);
+  // Per user of the group decided: the verdict, and the state of one taken.
+  std::vector<Verdict> verdicts(kScanGroup);
+  std::vector<Loaded> held(kScanGroup);
+  // Per worker: its first failure (index in the group, error).
+  std::vector<std::pair<size_t, Status>> failed(static_cast<size_t>(workers),
+                                                {SIZE_MAX, Status::Ok()});
   constexpr size_t kSlice = 128;  // users per job
   const std::function<void(size_t, int)> decide = [&](size_t slice, int worker) {
     Loaded& u = scratch[static_cast<size_t>(worker)];
     size_t to = std::min(deciding.size(), (slice + 1) * kSlice);
     for (size_t i = slice * kSlice; i < to; ++i) {
-      Entry& e = deciding[i];
+      const Entry& e = deciding[i];
       u.user_id.assign(e.user);
       u.dirty = false;
-      e.taken = take(worker, e.id, e.bytes, &u);
-      if (e.taken.ok() && *e.taken) e.loaded = std::move(u);
+      Result<bool> taken = take(worker, e.id, e.bytes, &u);
+      if (!taken.ok()) {
+        verdicts[i] = kFailed;
+        auto& f = failed[static_cast<size_t>(worker)];
+        if (i < f.first) f = {i, taken.status()};
+      } else if (*taken) {
+        verdicts[i] = kTaken;
+        std::swap(held[i], u);
+      } else {
+        verdicts[i] = kLeft;
+      }
     }
   };
   std::vector<uint32_t> taken;
@@ -516,13 +531,18 @@ Status PartitionEngine::ForEachUserChunked(
   // Waits for the group being decided and caches its users taken, in order.
   auto finish = [&]() -> Status {
     pool.Finish();
-    for (Entry& e : deciding) {
-      if (!e.taken.ok()) {
-        return Status::Internal("user " + std::string(e.user) + ": " + e.taken.status().message());
+    for (size_t i = 0; i < deciding.size(); ++i) {
+      if (verdicts[i] == kFailed) {
+        size_t first = SIZE_MAX;
+        Status why = Status::Ok();
+        for (auto& [at, s] : failed) {
+          if (at < first) std::tie(first, why) = std::tie(at, s);
+        }
+        return Status::Internal("user " + std::string(deciding[first].user) + ": " + why.message());
       }
-      if (*e.taken) {
-        cache_[e.id] = std::move(e.loaded);
-        taken.push_back(e.id);
+      if (verdicts[i] == kTaken) {
+        cache_[deciding[i].id] = std::move(held[i]);
+        taken.push_back(deciding[i].id);
       }
     }
     deciding.clear();
@@ -544,7 +564,7 @@ Status PartitionEngine::ForEachUserChunked(
             next = std::string(user);
             return false;
           }
-          reading.push_back({user, bytes, id, false, {}});
+          reading.push_back({user, bytes, id});
           if (reading.size() < kScanGroup) return true;
           bad = finish();
           if (!bad.ok()) return false;

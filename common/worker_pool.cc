@@ -28,7 +28,9 @@ void WorkerPool::Start(size_t jobs, const std::function<void(size_t, int)>& fn) 
   jobs_ = jobs;
   next_ = 0;
   finished_ = 0;
-  if (threads_.empty() || jobs <= 1) return;  // all on the caller, in Finish
+  // No one is woken for a single job: the caller runs it in Finish (unless
+  // a worker still awake from an earlier round takes it first).
+  if (threads_.empty() || jobs <= 1) return;
   ++round_;
   wake_.notify_all();
 }

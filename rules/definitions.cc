@@ -572,15 +572,21 @@ Status PartitionEngine::ForEachUserChunked(
           return true;
         });
     // The groups still in hand (their views valid: nothing written yet).
-    Status last = finish();
-    if (last.ok() && !reading.empty()) {
-      start();
+    // A failed group was finished already and is not merged again; a user
+    // that failed is reported before a later key the cursor failed on.
+    Status last = Status::Ok();
+    if (bad.ok()) {
       last = finish();
+      if (last.ok() && !reading.empty()) {
+        start();
+        last = finish();
+      }
     }
     reading.clear();
-    SEGD_RETURN_IF_ERROR(scanned);
+    deciding.clear();
     SEGD_RETURN_IF_ERROR(bad);
     SEGD_RETURN_IF_ERROR(last);
+    SEGD_RETURN_IF_ERROR(scanned);
     for (uint32_t id : taken) SEGD_RETURN_IF_ERROR(work(id, &cache_.at(id)));
     SEGD_RETURN_IF_ERROR(WriteBackCache());
     if (!next) return Status::Ok();

@@ -55,10 +55,13 @@ std::vector<ChangeRecord> Feed(const RuleSet& rules, PartitionStore* store,
   return out;
 }
 
-// Opens `store` under `rules` (hinted or not) and runs the migration batch.
+// Opens `store` under `rules` (hinted or not) and runs the migration batch,
+// its scan on `scan_workers` threads.
 std::vector<ChangeRecord> Switch(const RuleSet& rules, PartitionStore* store,
-                                 std::shared_ptr<const ListHint> hint) {
-  auto engine = std::move(PartitionEngine::Open(&rules, store)).value();
+                                 std::shared_ptr<const ListHint> hint, int scan_workers = 1) {
+  EngineOptions options;
+  options.scan_workers = scan_workers;
+  auto engine = std::move(PartitionEngine::Open(&rules, store, options)).value();
   EXPECT_TRUE(engine->NeedsMigration());
   if (hint) engine->HintListChange(hint);
   std::vector<ChangeRecord> out;
@@ -135,6 +138,24 @@ TEST(ListChangeTest, HintedUsersGiveWhatTheScanOfEveryUserGives) {
   EXPECT_FALSE(hinted.empty());
   EXPECT_EQ(hinted, scanned);
   EXPECT_EQ(stale, scanned);
+}
+
+// The scan of every user on several threads (3000 users: groups of 1024
+// cut in slices) gives what it gives on one.
+TEST(ListChangeTest, TheScanOnSeveralThreadsGivesWhatItGivesOnOne) {
+  RuleSet v1 = Compile(Rules("[u1, u2, u4, u1500]"));
+  RuleSet v2 = Compile(Rules("[u2, u3, u9, u2999, u1200]"));
+  std::vector<Record> history = kHistory;
+  for (int u = 100; u < 3100; ++u) {
+    history.push_back(Event("u" + std::to_string(u), u % 3 ? "visit" : "buy", kT0 + 7000 + u));
+  }
+  Store one("one-thread"), three("three-threads");
+  for (Store* s : {&one, &three}) Feed(v1, s->get(), history);
+  std::string a = Text(Switch(v2, one.get(), nullptr, 1));
+  std::string b = Text(Switch(v2, three.get(), nullptr, 3));
+  EXPECT_NE(a.find("\"user_id\":\"u2999\""), std::string::npos) << a;
+  EXPECT_NE(a.find("\"user_id\":\"u1500\""), std::string::npos) << a;
+  EXPECT_EQ(b, a);
 }
 
 TEST(ListChangeTest, ListsNoSegmentReadsChangeNothing) {

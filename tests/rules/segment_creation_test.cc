@@ -140,8 +140,8 @@ void ExpectSame(const std::vector<ChangeRecord>& got, const std::vector<ChangeRe
 // Creates `news` after kOld, and the same placed before kOld's (loyal,
 // which reads an old segment, after them), over the same history;
 // compares. The short path's scan runs on 3 threads, the full one's on 1
-// and, a second time, on 2 (their slices and the scan's groups of 4096
-// users cut the 6000 users differently). Returns the users the short and
+// and, a second time, on 2 (their slices of the scan's groups of 1024
+// users differ; the 6000 users also cross a chunk of 4096). Returns the users the short and
 // the one-thread full migration wrote in the creation batch.
 std::pair<size_t, size_t> ExpectCreationAsFull(const std::string& news, size_t min_records) {
   RuleSet old_rules = Compile(kOld);

@@ -5,9 +5,14 @@
 // counts by segment id — and the new or changed segments are evaluated for
 // every user.
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 #include <tuple>
 #include <sstream>
 
@@ -472,108 +477,115 @@ Status PartitionEngine::MigrateSegments(std::vector<ChangeRecord>* out) {
 // records come out in one order however the work is cut). `take` decodes
 // a user into a scratch `u` and says whether the user goes on; those are
 // cached, and once kMigrationChunk of them are, `work` runs on each in
-// order and the cache is written back. The scan then starts again where
-// it stopped (a write ends its views), so a chunk (and the groups in
-// hand) is all that is held.
+// order and the cache is written back.
 //
-// The cursor reads kScanGroup users at a time. While this thread reads a
-// group, the other scan workers (options_.scan_workers in all, this one
-// included) run `take` over the group before it; this thread then joins
-// them, and caches that group's users in order. `take` must therefore be
+// The users are read kScanGroup at a time; while the next group is read,
+// the scan workers (options_.scan_workers in all, the reading thread
+// included) run `take` over the group before it. `take` must therefore be
 // safe to run on several users at once: its `worker` argument, below
-// scan_workers, names what it may use alone. The views it reads stay
-// valid: nothing is written while the scan runs.
+// scan_workers, names what it may use alone.
+//
+// With several workers, and no user written yet in this transaction, the
+// scan runs ahead on a thread of its own, in a read-only transaction (the
+// last commit, which then holds every user as this transaction sees
+// them), while this thread runs `work` and writes back the chunks it
+// hands over; `take` must then not read what `work` changes. Otherwise
+// the scan runs in this transaction, and starts again after each chunk's
+// write-back (a write ends its views). Either way a chunk and the groups
+// in hand are all that is held.
 Status PartitionEngine::ForEachUserChunked(
     const std::function<Result<bool>(int, uint32_t, std::string_view, Loaded*)>& take,
     const std::function<Status(uint32_t, Loaded*)>& work) {
   SEGD_RETURN_IF_ERROR(WriteBackCache());
-  struct Entry {
-    std::string_view user, bytes;
-    uint32_t id;
-  };
-  enum Verdict : uint8_t { kLeft, kTaken, kFailed };
   int workers = std::max(1, options_.scan_workers);
-  std::vector<Loaded> scratch(static_cast<size_t>(workers));
-  std::vector<Entry> reading, deciding;  // the group read, the group decided
-  reading.reserve(kScanGroup);
-  deciding.reserve(kScanGroup);
-  // Per user of the group decided: the verdict, and the state of one taken.
-  std::vector<Verdict> verdicts(kScanGroup);
-  std::vector<Loaded> held(kScanGroup);
-  // Per worker: its first failure (index in the group, error).
-  std::vector<std::pair<size_t, Status>> failed(static_cast<size_t>(workers),
-                                                {SIZE_MAX, Status::Ok()});
-  constexpr size_t kSlice = 128;  // users per job
-  const std::function<void(size_t, int)> decide = [&](size_t slice, int worker) {
-    Loaded& u = scratch[static_cast<size_t>(worker)];
-    size_t to = std::min(deciding.size(), (slice + 1) * kSlice);
-    for (size_t i = slice * kSlice; i < to; ++i) {
-      const Entry& e = deciding[i];
-      u.user_id.assign(e.user);
-      u.dirty = false;
-      Result<bool> taken = take(worker, e.id, e.bytes, &u);
-      if (!taken.ok()) {
-        verdicts[i] = kFailed;
-        auto& f = failed[static_cast<size_t>(worker)];
-        if (i < f.first) f = {i, taken.status()};
-      } else if (*taken) {
-        verdicts[i] = kTaken;
-        std::swap(held[i], u);
-      } else {
-        verdicts[i] = kLeft;
-      }
-    }
-  };
-  std::vector<uint32_t> taken;
-  // Declared after what its jobs use, so destroyed (its threads joined)
-  // before it.
-  WorkerPool pool(workers);
-  // Waits for the group being decided and caches its users taken, in order.
-  auto finish = [&]() -> Status {
-    pool.Finish();
-    for (size_t i = 0; i < deciding.size(); ++i) {
-      if (verdicts[i] == kFailed) {
-        size_t first = SIZE_MAX;
-        Status why = Status::Ok();
-        for (auto& [at, s] : failed) {
-          if (at < first) std::tie(first, why) = std::tie(at, s);
+  using Taken = std::vector<std::pair<uint32_t, Loaded>>;
+  // One scan: `source` calls its function on each user from a start;
+  // `sink` gets each group's users taken, in order; `enough` is asked
+  // before each user, and stops the scan there (`*stopped_at`).
+  auto scan = [&](const std::function<Status(const PartitionStore::UserFn&)>& source,
+                  const std::function<void(Taken*)>& sink, const std::function<bool()>& enough,
+                  std::optional<std::string>* stopped_at) -> Status {
+    struct Entry {
+      std::string_view user, bytes;
+      uint32_t id;
+    };
+    enum Verdict : uint8_t { kLeft, kTaken, kFailed };
+    std::vector<Loaded> scratch(static_cast<size_t>(workers));
+    std::vector<Entry> reading, deciding;  // the group read, the group decided
+    reading.reserve(kScanGroup);
+    deciding.reserve(kScanGroup);
+    // Per user of the group decided: the verdict, and the state of one taken.
+    std::vector<Verdict> verdicts(kScanGroup);
+    std::vector<Loaded> held(kScanGroup);
+    // Per worker: its first failure (index in the group, error).
+    std::vector<std::pair<size_t, Status>> failed(static_cast<size_t>(workers),
+                                                  {SIZE_MAX, Status::Ok()});
+    constexpr size_t kSlice = 128;  // users per job
+    const std::function<void(size_t, int)> decide = [&](size_t slice, int worker) {
+      Loaded& u = scratch[static_cast<size_t>(worker)];
+      size_t to = std::min(deciding.size(), (slice + 1) * kSlice);
+      for (size_t i = slice * kSlice; i < to; ++i) {
+        const Entry& e = deciding[i];
+        u.user_id.assign(e.user);
+        u.dirty = false;
+        Result<bool> taken = take(worker, e.id, e.bytes, &u);
+        if (!taken.ok()) {
+          verdicts[i] = kFailed;
+          auto& f = failed[static_cast<size_t>(worker)];
+          if (i < f.first) f = {i, taken.status()};
+        } else if (*taken) {
+          verdicts[i] = kTaken;
+          std::swap(held[i], u);
+        } else {
+          verdicts[i] = kLeft;
         }
-        return Status::Internal("user " + std::string(deciding[first].user) + ": " + why.message());
       }
-      if (verdicts[i] == kTaken) {
-        cache_[deciding[i].id] = std::move(held[i]);
-        taken.push_back(deciding[i].id);
-      }
-    }
-    deciding.clear();
-    return Status::Ok();
-  };
-  // The group read goes to the workers; the next is read meanwhile.
-  auto start = [&]() {
-    std::swap(reading, deciding);
-    pool.Start((deciding.size() + kSlice - 1) / kSlice, decide);
-  };
-  std::string from;
-  while (true) {
-    taken.clear();
-    std::optional<std::string> next;
-    Status bad = Status::Ok();
-    Status scanned = store_->ForEachUser(
-        from, [&](std::string_view user, uint32_t id, std::string_view bytes) {
-          if (taken.size() >= kMigrationChunk) {
-            next = std::string(user);
-            return false;
+    };
+    Taken group_taken;
+    // Declared after what its jobs use, so destroyed (its threads joined)
+    // before it.
+    WorkerPool pool(workers);
+    // Waits for the group being decided and hands its users taken over.
+    auto finish = [&]() -> Status {
+      pool.Finish();
+      for (size_t i = 0; i < deciding.size(); ++i) {
+        if (verdicts[i] == kFailed) {
+          size_t first = SIZE_MAX;
+          Status why = Status::Ok();
+          for (auto& [at, st] : failed) {
+            if (at < first) std::tie(first, why) = std::tie(at, st);
           }
-          reading.push_back({user, bytes, id});
-          if (reading.size() < kScanGroup) return true;
-          bad = finish();
-          if (!bad.ok()) return false;
-          start();
-          return true;
-        });
+          return Status::Internal("user " + std::string(deciding[first].user) + ": " +
+                                  why.message());
+        }
+        if (verdicts[i] == kTaken) group_taken.emplace_back(deciding[i].id, std::move(held[i]));
+      }
+      deciding.clear();
+      if (!group_taken.empty()) sink(&group_taken);
+      group_taken.clear();
+      return Status::Ok();
+    };
+    // The group read goes to the workers; the next is read meanwhile.
+    auto start = [&]() {
+      std::swap(reading, deciding);
+      pool.Start((deciding.size() + kSlice - 1) / kSlice, decide);
+    };
+    Status bad = Status::Ok();
+    Status scanned = source([&](std::string_view user, uint32_t id, std::string_view bytes) {
+      if (enough()) {
+        *stopped_at = std::string(user);
+        return false;
+      }
+      reading.push_back({user, bytes, id});
+      if (reading.size() < kScanGroup) return true;
+      bad = finish();
+      if (!bad.ok()) return false;
+      start();
+      return true;
+    });
     // The groups still in hand (their views valid: nothing written yet).
-    // A failed group was finished already and is not merged again; a user
-    // that failed is reported before a later key the cursor failed on.
+    // A failed group was finished already and is not handed over again; a
+    // user that failed is reported before a later key the cursor failed on.
     Status last = Status::Ok();
     if (bad.ok()) {
       last = finish();
@@ -582,16 +594,113 @@ Status PartitionEngine::ForEachUserChunked(
         last = finish();
       }
     }
-    reading.clear();
-    deciding.clear();
     SEGD_RETURN_IF_ERROR(bad);
     SEGD_RETURN_IF_ERROR(last);
-    SEGD_RETURN_IF_ERROR(scanned);
+    return scanned;
+  };
+
+  std::vector<uint32_t> taken;
+  auto cache = [&](Taken* group) {
+    for (auto& [id, u] : *group) {
+      cache_[id] = std::move(u);
+      taken.push_back(id);
+    }
+  };
+  auto work_chunk = [&]() -> Status {
     for (uint32_t id : taken) SEGD_RETURN_IF_ERROR(work(id, &cache_.at(id)));
-    SEGD_RETURN_IF_ERROR(WriteBackCache());
-    if (!next) return Status::Ok();
-    from = std::move(*next);
+    taken.clear();
+    return WriteBackCache();
+  };
+
+  auto in_transaction = [&]() -> Status {
+    std::string from;
+    while (true) {
+      std::optional<std::string> next;
+      SEGD_RETURN_IF_ERROR(scan(
+          [&](const PartitionStore::UserFn& fn) { return store_->ForEachUser(from, fn); }, cache,
+          [&] { return taken.size() >= kMigrationChunk; }, &next));
+      SEGD_RETURN_IF_ERROR(work_chunk());
+      if (!next) return Status::Ok();
+      from = std::move(*next);
+    }
+  };
+  if (workers == 1 || store_->users_written()) return in_transaction();
+
+  // Scan ahead, reading the last commit (it holds every user as this
+  // transaction sees them): the groups go through `queue` (at most about
+  // two chunks of users taken wait in it), this thread works them off.
+  // The reader is made and ended on the scanning thread (its lock is that
+  // thread's); without one, the scan runs in this transaction.
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Taken> queue;
+  size_t queued = 0;
+  enum class Reading { kOpening, kOpen, kNone } reading = Reading::kOpening;
+  bool done = false, stop = false;
+  std::atomic<bool> stopping{false};  // `stop`, read without the lock per user
+  Status scan_status = Status::Ok();
+  std::thread ahead([&] {
+    auto reader = store_->Read();
+    {
+      std::lock_guard lock(mu);
+      reading = reader.ok() ? Reading::kOpen : Reading::kNone;
+      cv.notify_all();
+    }
+    if (!reader.ok()) return;
+    std::optional<std::string> unused;
+    Status st = scan(
+        [&](const PartitionStore::UserFn& fn) { return (*reader)->ForEachUser({}, fn); },
+        [&](Taken* group) {
+          std::unique_lock lock(mu);
+          cv.wait(lock, [&] { return stop || queued < 2 * kMigrationChunk; });
+          if (stop) return;
+          queued += group->size();
+          queue.push_back(std::move(*group));
+          cv.notify_all();
+        },
+        [&] { return stopping.load(std::memory_order_relaxed); }, &unused);
+    (*reader).reset();  // ends its transaction and lock on this thread
+    std::lock_guard lock(mu);
+    scan_status = st;
+    done = true;
+    cv.notify_all();
+  });
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return reading != Reading::kOpening; });
   }
+  if (reading == Reading::kNone) {
+    ahead.join();
+    return in_transaction();
+  }
+  Status s = Status::Ok();
+  while (s.ok()) {
+    Taken group;
+    bool last = false;
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return done || !queue.empty(); });
+      if (!queue.empty()) {
+        group = std::move(queue.front());
+        queue.pop_front();
+        queued -= group.size();
+        cv.notify_all();
+      }
+      last = done && queue.empty();
+    }
+    cache(&group);
+    if (taken.size() >= kMigrationChunk || last) s = work_chunk();
+    if (last) break;
+  }
+  {
+    std::lock_guard lock(mu);
+    stop = true;
+    stopping = true;
+    cv.notify_all();
+  }
+  ahead.join();
+  SEGD_RETURN_IF_ERROR(s);
+  return scan_status;
 }
 
 // One read-only pass decides whom the new segments `segs` concern: a user
@@ -608,7 +717,7 @@ Status PartitionEngine::MigrateAppended(const std::vector<int>& segs,
     if (rules_->segments()[s].time_dependent) timed.push_back(s);
   }
   // Each scan worker evaluates with its own evaluator (calendar cache and
-  // scratch) and membership bits; worker 0 is this thread.
+  // scratch) and membership bits; worker 0 is the scanning thread.
   int workers = std::max(1, options_.scan_workers);
   std::vector<std::optional<Evaluator>> evaluators(static_cast<size_t>(workers));
   for (auto& e : evaluators) e.emplace(rules_);
@@ -628,6 +737,11 @@ Status PartitionEngine::MigrateAppended(const std::vector<int>& segs,
       if (members_.Count(s) > 0) looked_up.push_back(s);
     }
   }
+  // The scan may run ahead of `work`, which changes memberships: it reads a
+  // copy as of the start (a user's own bits change only once the scan has
+  // passed it).
+  std::optional<Memberships> frozen;
+  if (!looked_up.empty()) frozen.emplace(members_);
   SEGD_RETURN_IF_ERROR(ForEachUserChunked(
       [&](int worker, uint32_t id, std::string_view bytes, Loaded* u) -> Result<bool> {
         // The scratch's capacity is reused from user to user; it keeps the
@@ -638,7 +752,7 @@ Status PartitionEngine::MigrateAppended(const std::vector<int>& segs,
         ShapeState(*rules_, &rec.state);
         if (!rec.scheduled || (rec.timer != kNever && rec.timer <= now_)) return true;
         std::vector<uint8_t>& member = bits[static_cast<size_t>(worker)];
-        for (int s : looked_up) member[s] = members_.Contains(s, id);
+        for (int s : looked_up) member[s] = frozen->Contains(s, id);
         Evaluator& evaluator = *evaluators[static_cast<size_t>(worker)];
         EvalInput in{&rec.state, u->user_id, now_, &lists_, &member};
         for (int s : segs) {

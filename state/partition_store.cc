@@ -164,6 +164,7 @@ Status PartitionStore::Begin() {
   if (!txn.ok()) return txn.status();
   txn_ = std::move(txn).value();
   batch_start_users_ = next_user_;
+  users_written_ = false;
   writes_.clear();
   write_index_.clear();
   return Status::Ok();
@@ -224,6 +225,7 @@ Status PartitionStore::ApplyWrite(std::string_view key, std::optional<std::strin
     default: return Status::InvalidArgument("changelog key of unknown kind");
   }
   key.remove_prefix(1);
+  if (db == users_) users_written_ = true;
   return value ? txn_->Put(db, key, *value) : txn_->Delete(db, key);
 }
 
@@ -274,6 +276,7 @@ Status PartitionStore::PutUser(std::string_view user, uint32_t id, std::string_v
   PutVarint(&value, id);
   value.append(record);
   Capture('u', user, value);
+  users_written_ = true;
   return txn_->Put(users_, user, value);
 }
 

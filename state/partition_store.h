@@ -67,6 +67,9 @@ class PartitionStore {
   };
   Result<std::optional<StoredUser>> GetUser(std::string_view user);
   Status PutUser(std::string_view user, uint32_t id, std::string_view record);
+  // Whether this transaction has written a user (what a Reader, which sees
+  // the last commit, would not see).
+  bool users_written() const { return users_written_; }
   // The dense id for a user seen for the first time (its PutUser follows).
   uint32_t NewUserId() { return next_user_++; }
   uint32_t user_count() const { return next_user_; }
@@ -172,6 +175,7 @@ class PartitionStore {
   unsigned meta_ = 0, users_ = 0, timers_ = 0, members_ = 0, outbox_ = 0;
   uint32_t next_user_ = 0;
   uint32_t batch_start_users_ = 0;
+  bool users_written_ = false;
   void Capture(char db, std::string_view key, std::optional<std::string_view> value);
   bool capture_ = false;
   std::vector<Write> writes_;

@@ -204,5 +204,37 @@ TEST(SegmentCreationTest, AppendedSegmentsWithNewFeaturesGiveWhatTheFullMigratio
       1000);
 }
 
+// A stored user that does not decode stops the creation with an error that
+// names the user, whether the scan runs in the transaction (one thread) or
+// ahead of it on others, and nothing of the creation is committed.
+TEST(SegmentCreationTest, AUserThatDoesNotDecodeIsNamed) {
+  RuleSet old_rules = Compile(kOld);
+  RuleSet appended = Compile(std::string(kOld) + kNew);
+  for (int workers : {1, 3}) {
+    Store store("corrupt" + std::to_string(workers));
+    Feed(old_rules, store.get(), History(7, 3000, kT0, kT0 + 10 * kDay, 6000), SIZE_MAX);
+    ASSERT_TRUE(store.get()->Begin().ok());
+    auto u = store.get()->GetUser("u1234");
+    ASSERT_TRUE(u.ok() && u->has_value());
+    uint32_t id = (*u)->id;
+    ASSERT_TRUE(store.get()->PutUser("u1234", id, "\x07garbage").ok());
+    ASSERT_TRUE(store.get()->Commit().ok());
+    EngineOptions options;
+    options.scan_workers = workers;
+    auto engine = std::move(PartitionEngine::Open(&appended, store.get(), options)).value();
+    ASSERT_TRUE(engine->NeedsMigration());
+    std::vector<ChangeRecord> out;
+    ASSERT_TRUE(engine->BeginBatch().ok());
+    Status s = engine->Migrate(&out);
+    EXPECT_FALSE(s.ok()) << workers << " workers";
+    EXPECT_NE(s.message().find("user u1234"), std::string::npos) << s.ToString();
+    engine->AbortBatch();
+    engine.reset();
+    // Still to be made: the definitions were not committed.
+    auto again = std::move(PartitionEngine::Open(&appended, store.get(), options)).value();
+    EXPECT_TRUE(again->NeedsMigration());
+  }
+}
+
 }  // namespace
 }  // namespace segd::rules

@@ -61,6 +61,32 @@ TEST_F(ReaderTest, AnotherThreadReadsTheLastCommitDuringABatch) {
   EXPECT_EQ(users, 2);
 }
 
+// What a reader of the last commit would miss: a user written in this
+// transaction (directly or from the changelog), and nothing else.
+TEST_F(ReaderTest, TheStoreSaysWhetherThisTransactionWroteAUser) {
+  auto store = PartitionStore::Open(dir_.string(), {});
+  ASSERT_TRUE(store.ok());
+  PartitionStore& s = **store;
+  ASSERT_TRUE(s.Begin().ok());
+  EXPECT_FALSE(s.users_written());
+  ASSERT_TRUE(s.PutMeta("k", "v").ok());
+  ASSERT_TRUE(s.AddTimer(5, 0, "u1").ok());
+  EXPECT_FALSE(s.users_written());
+  ASSERT_TRUE(s.PutUser("u1", s.NewUserId(), "one").ok());
+  EXPECT_TRUE(s.users_written());
+  ASSERT_TRUE(s.Commit().ok());
+  ASSERT_TRUE(s.Begin().ok());
+  EXPECT_FALSE(s.users_written());
+  ASSERT_TRUE(s.ApplyWrite("mk", std::string_view("w")).ok());
+  EXPECT_FALSE(s.users_written());
+  ASSERT_TRUE(s.ApplyWrite("uu2", std::nullopt).ok());
+  EXPECT_TRUE(s.users_written());
+  s.Abort();
+  ASSERT_TRUE(s.Begin().ok());
+  EXPECT_FALSE(s.users_written());
+  s.Abort();
+}
+
 // The writer is another process that keeps the environment open (with a
 // write transaction open at one point) and grows its map past the size the
 // reader mapped.

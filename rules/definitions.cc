@@ -33,8 +33,9 @@ constexpr char kTimezoneKey[] = "timezone";
 constexpr char kListsKey[] = "lists";
 // Users migrated between two write-backs of the engine's cache.
 constexpr uint32_t kMigrationChunk = 4096;
-// Users a migration's scan reads before handing them to the workers (a
-// chunk may overrun kMigrationChunk by two groups).
+// Users a migration's scan reads before handing them to the workers (in
+// the transaction, a chunk may overrun kMigrationChunk by two groups;
+// ahead of it, up to two more chunks wait between the scan and the work).
 constexpr size_t kScanGroup = 1024;
 
 // The rule-set records are lines of tab-separated fields; names may hold
@@ -491,8 +492,8 @@ Status PartitionEngine::MigrateSegments(std::vector<ChangeRecord>* out) {
 // them), while this thread runs `work` and writes back the chunks it
 // hands over; `take` must then not read what `work` changes. Otherwise
 // the scan runs in this transaction, and starts again after each chunk's
-// write-back (a write ends its views). Either way a chunk and the groups
-// in hand are all that is held.
+// write-back (a write ends its views). Either way what is held is
+// bounded by a few chunks (kScanGroup), never by the number of users.
 Status PartitionEngine::ForEachUserChunked(
     const std::function<Result<bool>(int, uint32_t, std::string_view, Loaded*)>& take,
     const std::function<Status(uint32_t, Loaded*)>& work) {

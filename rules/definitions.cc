@@ -603,12 +603,12 @@ Status PartitionEngine::ForEachUserChunked(
   std::vector<uint32_t> taken;
   auto cache = [&](Taken* group) {
     for (auto& [id, u] : *group) {
-      cache_[id] = std::move(u);
+      std::swap(*CacheSlot(id), u);
       taken.push_back(id);
     }
   };
   auto work_chunk = [&]() -> Status {
-    for (uint32_t id : taken) SEGD_RETURN_IF_ERROR(work(id, &cache_.at(id)));
+    for (uint32_t id : taken) SEGD_RETURN_IF_ERROR(work(id, cache_.at(id)));
     taken.clear();
     return WriteBackCache();
   };

@@ -40,6 +40,7 @@ Result<std::unique_ptr<PartitionEngine>> PartitionEngine::Open(const RuleSet* ru
 // Reads the clock and the memberships from the store. REQUIRES: in a txn.
 Status PartitionEngine::Reload() {
   cache_.clear();
+  pool_used_ = 0;
   ids_.clear();
   auto clock = store_->GetMeta(kClockKey);
   if (!clock.ok()) return clock.status();
@@ -70,8 +71,8 @@ Status PartitionEngine::WriteBackCache() {
   // In key order: neighbouring users share B-tree pages, so each page is
   // copied and walked to once rather than once per user on it.
   dirty_.clear();
-  for (auto& [id, u] : cache_) {
-    if (u.dirty) dirty_.emplace_back(id, &u);
+  for (auto [id, u] : cache_) {
+    if (u->dirty) dirty_.emplace_back(id, u);
   }
   std::sort(dirty_.begin(), dirty_.end(),
             [](const auto& a, const auto& b) { return a.second->user_id < b.second->user_id; });
@@ -84,6 +85,7 @@ Status PartitionEngine::WriteBackCache() {
   }
   dirty_.clear();
   cache_.clear();
+  pool_used_ = 0;
   ids_.clear();
   return Status::Ok();
 }
@@ -106,22 +108,47 @@ Status PartitionEngine::CommitBatch(const std::function<Status()>& before_commit
   return Status::Ok();
 }
 
+PartitionEngine::Loaded* PartitionEngine::CacheSlot(uint32_t id) {
+  if (pool_used_ == pool_.size()) pool_.push_back(std::make_unique<Loaded>());
+  Loaded* u = pool_[pool_used_++].get();
+  cache_.emplace(id, u);
+  return u;
+}
+
 Result<PartitionEngine::Loaded*> PartitionEngine::LoadUser(uint32_t id, std::string_view user_id) {
-  auto it = cache_.find(id);
-  if (it != cache_.end()) return &it->second;
-  Loaded u;
-  u.user_id = std::string(user_id);
+  if (auto it = cache_.find(id); it != cache_.end()) return it->second;
   auto stored = store_->GetUser(user_id);
   if (!stored.ok()) return stored.status();
-  if (stored->has_value()) {
-    if ((*stored)->id != id) {
-      return Status::Internal("user " + u.user_id + " has dense id " +
-                              std::to_string((*stored)->id) + ", not " + std::to_string(id));
-    }
-    SEGD_RETURN_IF_ERROR(DecodeUserRecord((*stored)->record, &u.rec));
+  return LoadUncached(id, user_id, *stored);
+}
+
+Result<PartitionEngine::Loaded*> PartitionEngine::LoadUncached(
+    uint32_t id, std::string_view user_id,
+    const std::optional<PartitionStore::StoredUser>& stored) {
+  // Cached already when a timer loaded it (by id, not through ids_).
+  auto it = cache_.find(id);
+  if (it != cache_.end()) return it->second;
+  if (stored.has_value() && stored->id != id) {
+    return Status::Internal("user " + std::string(user_id) + " has dense id " +
+                            std::to_string(stored->id) + ", not " + std::to_string(id));
   }
-  ShapeState(*rules_, &u.rec.state);
-  return &cache_.emplace(id, std::move(u)).first->second;
+  Loaded* u = CacheSlot(id);
+  u->user_id.assign(user_id);
+  u->dirty = false;
+  Status decoded = Status::Ok();
+  if (stored.has_value()) {
+    decoded = DecodeUserRecord(stored->record, &u->rec);
+  } else {
+    ClearUserRecord(&u->rec);
+  }
+  if (!decoded.ok()) {
+    // Not cached: the slot goes back to the pool.
+    cache_.erase(id);
+    --pool_used_;
+    return decoded;
+  }
+  ShapeState(*rules_, &u->rec.state);
+  return u;
 }
 
 void PartitionEngine::Evaluate(uint32_t id, Loaded* u, const std::vector<int>& segs, int64_t at,
@@ -268,28 +295,29 @@ Status PartitionEngine::Apply(const Record& record, std::vector<ChangeRecord>* o
   auto known = ids_.find(record.user_id);
   bool first = false;
   uint32_t id;
+  Result<Loaded*> u = nullptr;
   if (known != ids_.end()) {
     id = known->second;
+    u = LoadUser(id, record.user_id);
   } else {
     auto stored = store_->GetUser(record.user_id);
     if (!stored.ok()) return stored.status();
     first = !stored->has_value();
     id = first ? store_->NewUserId() : (*stored)->id;
     ids_.emplace(record.user_id, id);
+    u = LoadUncached(id, record.user_id, *stored);
   }
-  auto u = LoadUser(id, record.user_id);
   if (!u.ok()) return u.status();
   Loaded* user = *u;
   SEGD_RETURN_IF_ERROR(FirePending(id, user, out));
   ApplyRecord(*rules_, evaluator_.calendar(), record, now_, &user->rec.state);
-  std::vector<int> segs;
   if (first) {
-    segs = all_segments_;
-  } else {
-    AffectedSegments(record, &segs);
+    Evaluate(id, user, all_segments_, now_, ChangeCause::kEvent, out);
+    return Reschedule(id, user, nullptr, now_);
   }
-  Evaluate(id, user, segs, now_, ChangeCause::kEvent, out);
-  return Reschedule(id, user, first ? nullptr : &segs, now_);
+  AffectedSegments(record, &segs_);
+  Evaluate(id, user, segs_, now_, ChangeCause::kEvent, out);
+  return Reschedule(id, user, &segs_, now_);
 }
 
 }  // namespace segd::rules

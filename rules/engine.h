@@ -120,6 +120,13 @@ class PartitionEngine {
   // The cached user `id`, or else the stored one; a user not stored yet
   // starts empty.
   Result<Loaded*> LoadUser(uint32_t id, std::string_view user_id);
+  // LoadUser of a user whose stored record (or its absence) the caller
+  // has just read; the cached user, if any, still comes first.
+  Result<Loaded*> LoadUncached(uint32_t id, std::string_view user_id,
+                               const std::optional<PartitionStore::StoredUser>& stored);
+  // A pool object cached under `id` (which is not cached yet). It still
+  // holds an earlier user, for the caller to overwrite in place.
+  Loaded* CacheSlot(uint32_t id);
   Status FirePending(uint32_t id, Loaded* u, std::vector<ChangeRecord>* out);
   Status Fire(uint32_t id, Loaded* u, int64_t at, std::vector<ChangeRecord>* out);
   // Evaluates `segs` at `at`; each flip updates the membership and, unless
@@ -167,7 +174,13 @@ class PartitionEngine {
   int64_t now_ = INT64_MIN;
   int64_t next_due_ = PartitionStore::kNoTimer;
   size_t timers_fired_ = 0;
-  std::unordered_map<uint32_t, Loaded> cache_;
+  // This batch's users by dense id. Their Loaded objects are the first
+  // pool_used_ of pool_, and go back to it at the write-back with their
+  // vectors, which the next users loaded reuse (decoding in place): loading
+  // a user seldom allocates.
+  std::unordered_map<uint32_t, Loaded*> cache_;
+  std::vector<std::unique_ptr<Loaded>> pool_;
+  size_t pool_used_ = 0;
   std::unordered_map<std::string, uint32_t> ids_;  // user id → dense id, this batch
   // Scratch for Evaluate: a segment's membership bit is valid when its
   // stamp equals stamp_.
@@ -175,6 +188,7 @@ class PartitionEngine {
   std::vector<uint32_t> member_stamps_;
   uint32_t stamp_ = 0;
   std::vector<int> due_;  // scratch for Fire
+  std::vector<int> segs_;  // scratch for Apply
   std::vector<std::pair<uint32_t, Loaded*>> dirty_;  // scratch for WriteBackCache
   std::string buf_;
 };

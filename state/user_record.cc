@@ -56,6 +56,14 @@ void EncodeUserRecord(const UserRecord& r, std::string* out) {
   out->append(state);
 }
 
+void ClearUserRecord(UserRecord* r) {
+  r->timer = kNever;
+  r->changes.clear();
+  r->scheduled = true;
+  r->next.clear();
+  ClearUserState(&r->state);
+}
+
 Status DecodeUserRecord(std::string_view bytes, UserRecord* out) {
   // Decoded in place, reusing out's capacity (scans decode many records
   // into one object); every field is set.

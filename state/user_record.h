@@ -39,6 +39,8 @@ struct UserRecord {
 // records written before schedules were kept), then the UserState encoding.
 // REQUIRES (Encode): every instant of `next` >= timer.
 void EncodeUserRecord(const UserRecord& r, std::string* out);
+// Makes *r the record of a user not stored yet, in place (capacity kept).
+void ClearUserRecord(UserRecord* r);
 // Decodes in place: *out may hold an earlier record, whose vectors' capacity
 // is reused (a scan decodes every user into one object). Every field is set.
 Status DecodeUserRecord(std::string_view bytes, UserRecord* out);

@@ -19,4 +19,31 @@ void BucketSeries::Add(int64_t unit, const int64_t* sums) {
   for (int k = 0; k < nsums_; ++k) sums_[i * nsums_ + k] += sums[k];
 }
 
+void MakeUntouched(FeatureState* f) {
+  f->days.Reset(f->days.nsums());
+  f->hours.Reset(f->hours.nsums());
+  f->count = 0;
+  std::fill(f->sums.begin(), f->sums.end(), 0);
+  f->active_days.clear();
+  f->last_ts = kNever;
+}
+
+void MakeUntouched(PropState* p) {
+  p->base.reset();
+  p->recent.clear();
+}
+
+void MakeUntouched(FunnelState* f) {
+  f->attempt.reset();
+  f->prev_attempt.reset();
+  for (std::vector<EventRef>& events : f->steps) events.clear();
+}
+
+void ClearUserState(UserState* s) {
+  s->seq = 0;
+  for (FeatureState& f : s->features) MakeUntouched(&f);
+  for (PropState& p : s->props) MakeUntouched(&p);
+  for (FunnelState& f : s->funnels) MakeUntouched(&f);
+}
+
 }  // namespace segd

@@ -134,6 +134,17 @@ struct UserState {
   bool operator==(const UserState&) const = default;
 };
 
+// Makes an element untouched (as a user who never matched it has it),
+// keeping its shape (sums per bucket, funnel steps) and its vectors'
+// capacity.
+void MakeUntouched(FeatureState* f);
+void MakeUntouched(PropState* p);
+void MakeUntouched(FunnelState* f);
+// The state of a user with no records, in place: seq 0 and every element
+// untouched, with the shape and the capacity kept (a decoded user's
+// memory is reused for the next one).
+void ClearUserState(UserState* s);
+
 template <typename Keep>
 void BucketSeries::PruneBefore(int64_t min_unit, Keep keep) {
   size_t out = 0;

@@ -69,25 +69,6 @@ bool Untouched(const FunnelState& f) {
   return !f.attempt && !f.prev_attempt && AllEmpty(f.steps);
 }
 
-// Makes an element untouched, keeping its shape and its vectors' capacity.
-void MakeUntouched(FeatureState* f) {
-  f->days.Reset(f->days.nsums());
-  f->hours.Reset(f->hours.nsums());
-  f->count = 0;
-  std::fill(f->sums.begin(), f->sums.end(), 0);
-  f->active_days.clear();
-  f->last_ts = kNever;
-}
-void MakeUntouched(PropState* p) {
-  p->base.reset();
-  p->recent.clear();
-}
-void MakeUntouched(FunnelState* f) {
-  f->attempt.reset();
-  f->prev_attempt.reset();
-  for (std::vector<EventRef>& events : f->steps) events.clear();
-}
-
 // ---------------------------------------------------------------- Encoding
 
 void PutVarint(uint64_t v, std::string* out) { segd::PutVarint(out, v); }

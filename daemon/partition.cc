@@ -527,13 +527,8 @@ Status Partition::Process(const std::vector<const InputMessage*>& messages, Reco
                           int64_t wall_ms) {
   std::vector<Pending> produced;
   int64_t first_new = next_offset_;
-  // A rule change may rewrite every user in one transaction, which then
-  // needs about as much free room in the map as the users take: room is
-  // made first, rather than the migration filling the map, being undone
-  // and run again after the growth.
-  while (engine_->NeedsMigration() && store_->env().used_bytes() > store_->env().map_bytes() / 2) {
-    Status g = store_->Grow();
-    if (!g.ok()) break;  // the migration may fit all the same
+  // A rule change may rewrite every user in one transaction.
+  if (engine_->NeedsMigration() && store_->MakeRoomForRewrite()) {
     LogInfo("LMDB map grown before a rule change",
             {{"partition", tp_.partition}, {"map_bytes", store_->env().map_bytes()}});
   }

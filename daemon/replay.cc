@@ -164,7 +164,8 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
         if (!p.engine->NeedsMigration()) return Status::Ok();
         std::vector<ChangeRecord> changes;
         Status s;
-        while (true) {  // a map too small for the carried-over state grows
+        p.store->MakeRoomForRewrite();
+        while (true) {  // a map still too small for the carried-over state grows
           changes.clear();
           s = p.engine->BeginBatch();
           if (s.ok()) s = p.engine->Migrate(&changes);

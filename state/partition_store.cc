@@ -362,6 +362,12 @@ Status PartitionStore::Grow() {
   return env_->Grow();
 }
 
+bool PartitionStore::MakeRoomForRewrite() {
+  bool grew = false;
+  while (env_->used_bytes() > env_->map_bytes() / 2 && Grow().ok()) grew = true;
+  return grew;
+}
+
 Result<std::unique_ptr<PartitionStore::Reader>> PartitionStore::Read() {
   std::shared_lock<std::shared_mutex> lock(map_mu_);
   auto txn = env_->Begin(false);

@@ -54,6 +54,12 @@ class PartitionStore {
   // store is open (remapping under a reader would pull its pages away).
   // REQUIRES: !in_batch(), and this thread holds no Reader.
   Status Grow();
+  // Makes room for a transaction that may rewrite every user (a rule
+  // change carried over): doubles the map while more than half of it is in
+  // use, rather than letting the rewrite fill it, be undone and run again
+  // after a Grow. Returns whether the map grew; a growth that fails stops
+  // it (the rewrite may fit all the same). REQUIRES: as Grow().
+  bool MakeRoomForRewrite();
   LmdbEnv& env() { return *env_; }
 
   // Meta values.

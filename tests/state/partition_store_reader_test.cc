@@ -142,6 +142,37 @@ TEST_F(ReaderTest, ReadOnlyOpenWhileAnotherProcessWrites) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+using StoreMapTest = ReaderTest;
+
+TEST_F(StoreMapTest, RoomForARewriteIsMadeUntilHalfTheMapIsFree) {
+  LmdbOptions o;
+  o.sync = false;
+  o.initial_map_bytes = 1 << 20;
+  auto store = PartitionStore::Open(dir_.string(), o);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  // Less than half in use: nothing to do.
+  ASSERT_TRUE(PutUser(**store, "u0", std::string(100 << 10, 'x')).ok());
+  EXPECT_FALSE((*store)->MakeRoomForRewrite());
+  EXPECT_EQ((*store)->env().map_bytes(), 1u << 20);
+  // About 700 KiB in use: the map doubles once, to 2 MiB.
+  for (int i = 1; i <= 6; ++i) {
+    ASSERT_TRUE(PutUser(**store, "u" + std::to_string(i), std::string(100 << 10, 'x')).ok());
+  }
+  ASSERT_GT((*store)->env().used_bytes(), 1u << 19);
+  EXPECT_TRUE((*store)->MakeRoomForRewrite());
+  EXPECT_EQ((*store)->env().map_bytes(), 2u << 20);
+  EXPECT_LE((*store)->env().used_bytes(), 1u << 20);
+  EXPECT_FALSE((*store)->MakeRoomForRewrite());
+  // The room is there: a rewrite of every user fits in one transaction.
+  ASSERT_TRUE((*store)->Begin().ok());
+  for (int i = 0; i <= 6; ++i) {
+    auto u = (*store)->GetUser("u" + std::to_string(i));
+    ASSERT_TRUE(u.ok() && u->has_value());
+    ASSERT_TRUE((*store)->PutUser("u" + std::to_string(i), (*u)->id, std::string(100 << 10, 'y')).ok());
+  }
+  EXPECT_TRUE((*store)->Commit().ok());
+}
+
 TEST_F(ReaderTest, ReadOnlyOpenOfAFolderWithoutAStoreIsNotFound) {
   LmdbOptions ro;
   ro.read_only = true;

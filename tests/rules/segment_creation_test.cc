@@ -236,5 +236,38 @@ TEST(SegmentCreationTest, AUserThatDoesNotDecodeIsNamed) {
   }
 }
 
+// As a wall clock runs it: the batch fires due timers before the
+// migration, so users are written in the transaction already and the scan
+// cannot read ahead in the last commit; it runs in the transaction, on 3
+// threads here, and must give what it gives on one, then and afterwards.
+TEST(SegmentCreationTest, TheScanInTheTransactionOnSeveralThreadsGivesWhatOneGives) {
+  RuleSet old_rules = Compile(kOld);
+  RuleSet appended = Compile(std::string(kOld) + kNew);
+  std::vector<Record> before = History(7, 6000, kT0, kT0 + 40 * kDay, 30000);
+  std::vector<Record> after = History(8, 9000, kT0 + 41 * kDay, kT0 + 60 * kDay, 8000);
+  std::vector<std::vector<ChangeRecord>> created, later;
+  for (int workers : {1, 3}) {
+    Store store("in-txn" + std::to_string(workers));
+    Feed(old_rules, store.get(), before, SIZE_MAX);
+    EngineOptions options;
+    options.scan_workers = workers;
+    auto engine = std::move(PartitionEngine::Open(&appended, store.get(), options)).value();
+    ASSERT_TRUE(engine->NeedsMigration());
+    std::vector<ChangeRecord> out;
+    ASSERT_TRUE(engine->BeginBatch().ok());
+    ASSERT_TRUE(engine->AdvanceTo(kT0 + 40 * kDay + 5 * kHour, &out).ok());
+    size_t fired = out.size();
+    EXPECT_GT(fired, 100u);  // users written before the scan
+    ASSERT_TRUE(engine->Migrate(&out).ok());
+    EXPECT_GT(out.size(), fired + 1000);
+    ASSERT_TRUE(engine->CommitBatch().ok());
+    engine.reset();
+    created.push_back(std::move(out));
+    later.push_back(Feed(appended, store.get(), after, SIZE_MAX));
+  }
+  ExpectSame(created[1], created[0]);
+  ExpectSame(later[1], later[0]);
+}
+
 }  // namespace
 }  // namespace segd::rules

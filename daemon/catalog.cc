@@ -433,6 +433,13 @@ Status Catalog::Save() const {
   return Save(change);
 }
 
+Status Catalog::SaveUnpublished(const std::string& path) const {
+  Change change;
+  change.segments = api_segments();
+  change.lists = api_lists();
+  return Write(change, path, /*mirror=*/false);
+}
+
 Status Catalog::Commit(Change change, bool save) {
   if (save) SEGD_RETURN_IF_ERROR(Save(change));
   std::lock_guard lock(mu_);
@@ -479,10 +486,10 @@ Status Catalog::Load() {
   return Status::Ok();
 }
 
-Status Catalog::Save(const Change& change) const {
+Status Catalog::Write(const Change& change, const std::string& path, bool mirror) const {
   const std::vector<ApiSegment>& segments = change.segments;
   std::string out = fmt::format("{{\"version\":{},\"mirror\":{},\"segments\":[", kFormatVersion,
-                                mirror_ ? "true" : "false");
+                                mirror ? "true" : "false");
   for (size_t i = 0; i < segments.size(); ++i) {
     out += (i > 0 ? ",\n" : "\n") + EncodeSegment(segments[i]);
   }
@@ -491,17 +498,17 @@ Status Catalog::Save(const Change& change) const {
     out += (i > 0 ? ",\n" : "\n") + EncodeList(change.lists[i]);
   }
   out += "\n]}\n";
-  std::filesystem::create_directories(std::filesystem::path(path_).parent_path());
-  std::string tmp = path_ + ".tmp";
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0640);
   if (fd < 0) return Status::Internal("cannot write " + tmp);
   bool ok =
       ::write(fd, out.data(), out.size()) == static_cast<ssize_t>(out.size()) && ::fsync(fd) == 0;
   ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), path_.c_str()) != 0) {
-    return Status::ResourceExhausted("cannot write " + path_ + " (disk full?)");
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Status::ResourceExhausted("cannot write " + path + " (disk full?)");
   }
-  int dir = ::open(std::filesystem::path(path_).parent_path().c_str(), O_RDONLY | O_DIRECTORY);
+  int dir = ::open(std::filesystem::path(path).parent_path().c_str(), O_RDONLY | O_DIRECTORY);
   if (dir >= 0) {
     ::fsync(dir);
     ::close(dir);

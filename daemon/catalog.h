@@ -112,6 +112,12 @@ class Catalog {
   std::optional<std::string> EntryValue(const std::string& key) const;
   // Persists the current API segments and lists.
   Status Save() const;
+  // Writes the current API segments and lists to `path` as the catalog of
+  // an instance that has not published them yet (not a mirror): moved to
+  // catalog.json, they are published to an empty definitions topic at the
+  // next start.
+  Status SaveUnpublished(const std::string& path) const;
+  const std::string& path() const { return path_; }
   // The current API segments (in definition order) and lists as
   // definitions topic entries (key, value).
   std::vector<std::pair<std::string, std::string>> Entries() const;
@@ -125,7 +131,8 @@ class Catalog {
   Result<Change> WithSegment(Change change, ApiSegment seg, std::vector<RuleError>* errors) const;
   Result<Change> WithList(Change change, ApiList list) const;
   Status Load();
-  Status Save(const Change& change) const;
+  Status Save(const Change& change) const { return Write(change, path_, mirror_); }
+  Status Write(const Change& change, const std::string& path, bool mirror) const;
 
   std::string path_;
   RuleFile file_;

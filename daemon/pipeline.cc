@@ -160,6 +160,21 @@ Status Pipeline::LoadDefinitions() {
             {{"topic", topic}, {"entries", saved.size()}});
     SEGD_RETURN_IF_ERROR(definitions_->ReadToEnd(kKafkaTimeoutMs, &entries));
   }
+  if (entries.empty() && !saved.empty() && catalog_->mirror()) {
+    // catalog.json mirrors a topic that had them, and this one is empty:
+    // everything was deleted (and the tombstones compacted away), or this
+    // is another topic (a new group_id, the topic recreated). They are
+    // dropped, as the topic says; a copy that would publish them again is
+    // kept for the second case.
+    std::string copy = catalog_->path() + ".dropped-" + std::to_string(WallMs());
+    Status c = catalog_->SaveUnpublished(copy);
+    LogWarn("The definitions topic is empty: the API segments and lists of catalog.json, a copy "
+            "of an earlier topic, are dropped. If the topic is not the one they were made in "
+            "(group_id changed, topic recreated), stop segd, move the copy to catalog.json and "
+            "start it again to publish them",
+            {{"topic", topic}, {"entries", saved.size()},
+             {"copy", c.ok() ? copy : "not written: " + c.ToString()}});
+  }
   // The topic is the truth (catalog.json may hold a segment deleted
   // meanwhile): each key's last entry, as compaction leaves it, whatever
   // compaction has done so far.

@@ -11,7 +11,10 @@
   listed users emit nothing, and uploads persist without repeating output;
 - writes without the token get 401; malformed JSON, unknown fields, bad
   rules (with line and column), oversized bodies, unknown ids and routes get
-  4xx JSON errors; a segment others depend on cannot be deleted.
+  4xx JSON errors; a segment others depend on cannot be deleted;
+- under another group_id (an empty definitions topic) the API segments and
+  lists are dropped with a warning and a copy, which moved to catalog.json
+  publishes them to the new topic.
 
 Usage: admin_api_test.py SEGD SEGD_LOADGEN   (broker: $SEGD_TEST_BROKERS)
 """
@@ -355,6 +358,36 @@ def main():
             right += bool(after) and after[0] == (at_ms, change, "time")
         check("the engine emits each explained next change at its instant",
               due > 0 and right == due, f"{right} of {due} (of {len(predicted)} predicted)")
+
+        # Another group_id: its definitions topic is empty, so the API
+        # segments and lists are dropped, with a warning and a copy that
+        # publishes them again once moved to catalog.json.
+        proc.terminate()
+        proc.wait(timeout=60)
+        with open(config) as f:
+            text = f.read()
+        with open(config, "w") as f:
+            f.write(text.replace(f"group_id: {tag}\n", f"group_id: {tag}b\n"))
+        data = os.path.join(work, "data")
+        proc = start()
+        s, _ = jcall(admin, "GET", "/segments/gifters")
+        copies = [n for n in os.listdir(data) if n.startswith("catalog.json.dropped-")]
+        with open(os.path.join(work, "segd.log")) as f:
+            warned = "The definitions topic is empty" in f.read()
+        check("an empty definitions topic drops the mirrored API segments, with a warning "
+              "and a copy", s == 404 and warned and len(copies) == 1, f"{s} {warned} {copies}")
+        proc.terminate()
+        proc.wait(timeout=60)
+        if copies:
+            os.replace(os.path.join(data, copies[0]), os.path.join(data, "catalog.json"))
+        proc = start()
+        s, body = jcall(admin, "GET", "/segments/gifters")
+        restored = s == 200 and body.get("source") == "api"
+        s, body = jcall(admin, "GET", "/lists")
+        restored = restored and any(l["name"] == "offline_y" and l["users"] == len(second)
+                                    for l in body.get("lists", []))
+        check("the copy moved to catalog.json publishes them to the new topic again", restored,
+              body)
         return 1 if failures else 0
     finally:
         if proc and proc.poll() is None:

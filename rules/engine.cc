@@ -53,6 +53,7 @@ Status PartitionEngine::Reload() {
 
 Status PartitionEngine::BeginBatch() {
   timers_fired_ = 0;
+  first_due_ = INT64_MIN;
   return store_->Begin();
 }
 
@@ -226,7 +227,10 @@ Status PartitionEngine::Reschedule(uint32_t id, Loaded* u, const std::vector<int
   }
   if (next == rec.timer) return Status::Ok();
   if (rec.timer != kNever) SEGD_RETURN_IF_ERROR(store_->RemoveTimer(rec.timer, id));
-  if (next != kNever) SEGD_RETURN_IF_ERROR(store_->AddTimer(next, id, u->user_id));
+  if (next != kNever) {
+    SEGD_RETURN_IF_ERROR(store_->AddTimer(next, id, u->user_id));
+    first_due_ = std::min(first_due_, next);
+  }
   rec.timer = next;
   u->dirty = true;
   return Status::Ok();
@@ -258,11 +262,14 @@ Status PartitionEngine::FirePending(uint32_t id, Loaded* u, std::vector<ChangeRe
 
 Status PartitionEngine::AdvanceTo(int64_t t, std::vector<ChangeRecord>* out) {
   now_ = std::max(now_, t);
-  while (timers_fired_ < options_.max_timers_per_batch) {
+  while (timers_fired_ < options_.max_timers_per_batch && first_due_ <= now_) {
     SEGD_RETURN_IF_ERROR(BoundCache());
     auto first = store_->FirstTimer();
     if (!first.ok()) return first.status();
-    if (!first->has_value() || (*first)->due > now_) break;
+    if (!first->has_value() || (*first)->due > now_) {
+      first_due_ = first->has_value() ? (*first)->due : PartitionStore::kNoTimer;
+      break;
+    }
     auto [due, id, user] = **first;
     auto u = LoadUser(id, user);
     if (!u.ok()) return u.status();

@@ -174,6 +174,11 @@ class PartitionEngine {
   int64_t now_ = INT64_MIN;
   int64_t next_due_ = PartitionStore::kNoTimer;
   size_t timers_fired_ = 0;
+  // No timer in this transaction is due before first_due_ (INT64_MIN:
+  // unknown, as at the start of a batch): AdvanceTo reads the timers only
+  // once the clock reaches it. Adding a timer lowers it; removing one
+  // leaves it a lower bound.
+  int64_t first_due_ = INT64_MIN;
   // This batch's users by dense id. Their Loaded objects are the first
   // pool_used_ of pool_, and go back to it at the write-back with their
   // vectors, which the next users loaded reuse (decoding in place): loading

@@ -78,6 +78,28 @@ TEST(EngineBatchTest, AUserWhoseTimerFiredInTheBatchThenSendsARecordIsOneUser) {
                 ",\"cause\":\"time\"}\n");
 }
 
+// A timer set by a record is due before a later record of the same batch:
+// it fires in that batch, before that record, although the batch had
+// looked at the timers (and found none due) before it was set.
+TEST(EngineBatchTest, ATimerSetInTheBatchFiresBeforeALaterRecordOfIt) {
+  RuleSet rules = Compile(
+      "timezone: UTC\nsegments:\n"
+      "  - {id: stuck, rule: 'dropped(start -> done, within 30m, 1d)'}\n"
+      "  - {id: visitor, rule: 'did(visit)'}\n");
+  Store store("timer-in-batch");
+  auto engine = std::move(PartitionEngine::Open(&rules, store.get())).value();
+  constexpr int64_t kMinute = 60'000;
+  auto out = Batch(engine.get(), {Event("u1", "start", kT0 + 1000),
+                                  Event("u2", "visit", kT0 + 60 * kMinute)});
+  EXPECT_EQ(Text(out),
+            "{\"id\":\"stuck:1:1:u1\",\"user_id\":\"u1\",\"segment\":\"stuck\","
+            "\"change\":\"enter\",\"at\":" + std::to_string(kT0 + 1000 + 30 * kMinute) +
+                ",\"cause\":\"time\"}\n"
+                "{\"id\":\"visitor:1:1:u2\",\"user_id\":\"u2\",\"segment\":\"visitor\","
+                "\"change\":\"enter\",\"at\":" + std::to_string(kT0 + 60 * kMinute) +
+                ",\"cause\":\"event\"}\n");
+}
+
 // Users of every shape (sums, hour buckets, all-time active days, funnel
 // steps, properties kept by day) and users with nothing, interleaved, so
 // that a reused user object goes from one shape to another.

@@ -32,6 +32,9 @@ const OptionSpec kOptions[] = {
      "Mirror each partition's state to a compacted changelog topic (<group_id>-<input>-changelog), "
      "in the same transactions, and restore a partition from it when its local store is not the "
      "committed one"},
+    {"changelog.seed_keys", "int", "20000",
+     "When the changelog is turned on over an existing store: the keys of it sent per batch (its "
+     "first changelog goes a part per batch; a partition restores from it only once whole)"},
     {"standby_replicas", "int", "0",
      "Warm copies kept of each partition on other instances of the group, by tailing its "
      "changelog (needs changelog.enabled), so a failover restores only the tail"},
@@ -212,6 +215,9 @@ Config Build(const std::map<std::string, std::string>& values, std::vector<std::
   c.create_topics = b.Bool("topics.create");
   c.output_partitions = static_cast<int>(b.Int("topics.output_partitions"));
   c.changelog = b.Bool("changelog.enabled");
+  int64_t seed_keys = b.Int("changelog.seed_keys");
+  b.Check(seed_keys >= 1, "changelog.seed_keys: must be positive");
+  c.changelog_seed_keys = static_cast<size_t>(seed_keys);
   int64_t standbys = b.Int("standby_replicas");
   b.Check(standbys >= 0 && standbys <= 16, "standby_replicas: 0 to 16");
   b.Check(standbys == 0 || c.changelog, "standby_replicas needs changelog.enabled: true");

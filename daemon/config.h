@@ -31,6 +31,7 @@ struct Config {
   ClockMode clock = ClockMode::kWall;
   int workers = 1;  // threads processing partitions (resolved: 0 in the file is the core count)
   bool changelog = false;  // mirror partition state to changelog topics
+  size_t changelog_seed_keys = 20000;  // keys per batch of a store's first changelog
   int standby_replicas = 0;  // warm copies of each partition on other instances
   bool definitions = true;  // API changes travel on the definitions topic
   KafkaSettings kafka;

@@ -23,6 +23,9 @@ constexpr char kStoreIdKey[] = "store_id";
 constexpr char kOffsetKey[] = "input_offset";
 // Present once the store's whole content has gone to its changelog.
 constexpr char kChangelogKey[] = "changelog";
+// While it goes, a part per batch: where the next part starts (not itself
+// in the changelog).
+constexpr char kChangelogSeedKey[] = "changelog_seed";
 
 std::string NewStoreId() {
   std::random_device rd;
@@ -475,11 +478,26 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages, Rec
   // Once the batch's state is written: its changelog entries (every key it
   // wrote, last value or tombstone) join the outbox, in the same LMDB
   // transaction, so they reach Kafka in the transaction of its output.
+  bool seeded = changelog_seeded_;
   auto before_commit = [&]() -> Status {
     if (config_->changelog && !changelog_seeded_) {
-      // The store's first changelog: everything it holds, once.
-      SEGD_RETURN_IF_ERROR(store_->CaptureAll());
-      SEGD_RETURN_IF_ERROR(store_->PutMeta(kChangelogKey, "1"));
+      // The store's first changelog: everything it holds, a part per batch
+      // (batches go on without records meanwhile), each part with the
+      // batch's own writes; a key written after its part went is in the
+      // changelog again with that write. `changelog` comes last, in the
+      // batch that sends the last part: a changelog holding it holds the
+      // whole store.
+      auto from = store_->GetMeta(kChangelogSeedKey);
+      if (!from.ok()) return from.status();
+      auto next = store_->CaptureFrom(from->value_or(""), config_->changelog_seed_keys);
+      if (!next.ok()) return next.status();
+      if (next->has_value()) {
+        SEGD_RETURN_IF_ERROR(store_->PutMeta(kChangelogSeedKey, **next));
+      } else {
+        SEGD_RETURN_IF_ERROR(store_->DeleteMeta(kChangelogSeedKey));
+        SEGD_RETURN_IF_ERROR(store_->PutMeta(kChangelogKey, "1"));
+        seeded = true;
+      }
     }
     if (config_->changelog) {
       for (PartitionStore::Write& w : store_->TakeWrites()) {
@@ -502,7 +520,12 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages, Rec
     return store_->PutMeta("last_seq", std::to_string(seq));
   };
   SEGD_RETURN_IF_ERROR(engine_->CommitBatch(before_commit));  // aborts by itself on failure
-  if (config_->changelog) changelog_seeded_ = true;
+  if (config_->changelog && seeded && !changelog_seeded_) {
+    changelog_seeded_ = true;
+    LogInfo("Changelog holds the whole partition", {{"topic", tp_.topic},
+                                                     {"partition", tp_.partition},
+                                                     {"changelog", changelog_topic_}});
+  }
   deleted_seq_ = delivered_seq_;
   next_offset_ = next;
   last_seq_ = seq;

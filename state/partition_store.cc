@@ -1,6 +1,7 @@
 #include "state/partition_store.h"
 
 #include <cstring>
+#include <iterator>
 #include <mutex>
 
 #include "state/varint.h"
@@ -174,7 +175,7 @@ Status PartitionStore::Begin() {
 // come from the committed marker and offset when a store is restored.
 static bool UncapturedMeta(std::string_view key) {
   return key == "store_id" || key == "input_offset" || key == "last_seq" ||
-         key == "schema_version" || key == "changelog_base";
+         key == "schema_version" || key == "changelog_base" || key == "changelog_seed";
 }
 
 void PartitionStore::Capture(char db, std::string_view key,
@@ -195,16 +196,37 @@ void PartitionStore::Capture(char db, std::string_view key,
 }
 
 Status PartitionStore::CaptureAll() {
+  auto rest = CaptureFrom("", SIZE_MAX);
+  return rest.status();
+}
+
+Result<std::optional<std::string>> PartitionStore::CaptureFrom(std::string_view from,
+                                                               size_t max_keys) {
+  // Positions: the database's letter, then the key to start at.
   const std::pair<char, unsigned> dbs[] = {{'m', meta_}, {'u', users_}, {'t', timers_},
                                            {'b', members_}};
-  for (auto [letter, db] : dbs) {
-    SEGD_RETURN_IF_ERROR(txn_->Scan(db, {}, [&, letter = letter](std::string_view k,
-                                                                 std::string_view v) {
-      Capture(letter, k, v);
-      return true;
-    }));
+  size_t first = 0;
+  if (!from.empty()) {
+    while (first < std::size(dbs) && dbs[first].first != from[0]) ++first;
+    if (first == std::size(dbs)) return Status::InvalidArgument("bad capture position");
+    from.remove_prefix(1);
   }
-  return Status::Ok();
+  size_t taken = 0;
+  std::optional<std::string> next;
+  for (size_t i = first; i < std::size(dbs) && !next; ++i) {
+    auto [letter, db] = dbs[i];
+    SEGD_RETURN_IF_ERROR(txn_->Scan(db, i == first ? from : std::string_view(),
+                                    [&, letter = letter](std::string_view k, std::string_view v) {
+                                      if (taken == max_keys) {
+                                        next = std::string(1, letter).append(k);
+                                        return false;
+                                      }
+                                      Capture(letter, k, v);
+                                      ++taken;
+                                      return true;
+                                    }));
+  }
+  return next;
 }
 
 std::vector<PartitionStore::Write> PartitionStore::TakeWrites() {
@@ -264,6 +286,11 @@ Result<std::optional<std::string>> PartitionStore::GetMeta(std::string_view key)
 Status PartitionStore::PutMeta(std::string_view key, std::string_view value) {
   Capture('m', key, value);
   return txn_->Put(meta_, key, value);
+}
+
+Status PartitionStore::DeleteMeta(std::string_view key) {
+  Capture('m', key, std::nullopt);
+  return txn_->Delete(meta_, key);
 }
 
 Result<std::optional<PartitionStore::StoredUser>> PartitionStore::GetUser(std::string_view user) {

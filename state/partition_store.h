@@ -65,6 +65,7 @@ class PartitionStore {
   // Meta values.
   Result<std::optional<std::string>> GetMeta(std::string_view key);
   Status PutMeta(std::string_view key, std::string_view value);
+  Status DeleteMeta(std::string_view key);
 
   // A user's stored value: dense id and record, or nullopt if never seen.
   struct StoredUser {
@@ -126,6 +127,13 @@ class PartitionStore {
   // Records every key of meta, users, timers and members as written (the
   // first changelog of a store that existed before it had one).
   Status CaptureAll();
+  // CaptureAll a part at a time: records up to `max_keys` keys from
+  // position `from` ("" to begin; else what the previous call returned)
+  // and returns where to go on from, or nullopt once every key is
+  // recorded. Parts taken in successive transactions, each with that
+  // transaction's own writes, add up to the state of the last one: a key
+  // written after its part was taken is recorded again by that write.
+  Result<std::optional<std::string>> CaptureFrom(std::string_view from, size_t max_keys);
   // Applies a changelog entry (key: the db letter then the key).
   Status ApplyWrite(std::string_view key, std::optional<std::string_view> value);
   // Empties every database (a restore starts from nothing).

@@ -30,9 +30,9 @@ class ChangelogCopyTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  std::unique_ptr<PartitionStore> Open(const std::string& name) {
+  std::unique_ptr<PartitionStore> Open(const std::string& name, uint64_t map_bytes = 64 << 10) {
     LmdbOptions o;
-    o.initial_map_bytes = 64 << 10;  // small: applying grows it
+    o.initial_map_bytes = map_bytes;  // small by default: applying grows it
     auto s = PartitionStore::Open(dir_ + "/" + name, o);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     (*s)->set_capture(true);
@@ -100,6 +100,73 @@ TEST_F(ChangelogCopyTest, TailOntoACopyEqualsTheWholeChangelog) {
                   .ok());
   EXPECT_EQ(Content(copy.get()), Content(whole.get()));
   EXPECT_GT(Content(whole.get()).size(), 500u);  // users, timers and meta
+}
+
+// The first changelog of a store that had none goes a part per batch, each
+// batch with its own writes (users rewritten and added, timers set and
+// removed, meta): the parts and the writes, applied in order to an empty
+// store, give the store as it is after the last part.
+TEST_F(ChangelogCopyTest, ASeedInPartsWithWritesBetweenAddsUpToTheStore) {
+  auto src = Open("src", 16 << 20);  // written directly: room for it all
+  std::vector<ChangelogRecord> log;
+  auto take = [&] {
+    for (auto& w : src->TakeWrites()) log.push_back({std::string(1, w.db) + w.key, w.value});
+  };
+  std::map<std::string, uint32_t> ids;
+  std::map<std::pair<int64_t, uint32_t>, std::string> timers;
+  auto put = [&](const std::string& user, int version) -> Status {
+    auto [it, fresh] = ids.try_emplace(user, 0);
+    if (fresh) it->second = src->NewUserId();
+    return src->PutUser(user, it->second, user + ":" + std::to_string(version));
+  };
+  ASSERT_TRUE(src->Begin().ok());
+  for (int i = 0; i < 1500; ++i) {
+    std::string user = "u" + std::to_string(i);
+    ASSERT_TRUE(put(user, 0).ok());
+    if (i % 3 == 0) {
+      ASSERT_TRUE(src->AddTimer(1000 * i, ids[user], user).ok());
+      timers[{1000 * i, ids[user]}] = user;
+    }
+  }
+  ASSERT_TRUE(src->PutMeta("clock", "0").ok());
+  ASSERT_TRUE(src->Commit().ok());
+  (void)src->TakeWrites();  // before the changelog
+
+  std::optional<std::string> at = std::string();
+  int parts = 0;
+  for (int batch = 1; at.has_value(); ++batch) {
+    ASSERT_TRUE(src->Begin().ok());
+    // The batch's own writes, all over the key space.
+    for (int j = 0; j < 20; ++j) {
+      int i = (batch * 389 + j * 701) % 1800;  // up to u1799: some users are new
+      std::string user = "u" + std::to_string(i);
+      ASSERT_TRUE(put(user, batch).ok());
+      if (!timers.empty() && j % 4 == 0) {
+        auto victim = std::next(timers.begin(), (batch * 31 + j) % timers.size());
+        ASSERT_TRUE(src->RemoveTimer(victim->first.first, victim->first.second).ok());
+        timers.erase(victim);
+      }
+      if (j % 5 == 0) {
+        int64_t due = 5'000'000 + batch * 100 + j;
+        ASSERT_TRUE(src->AddTimer(due, ids[user], user).ok());
+        timers[{due, ids[user]}] = user;
+      }
+    }
+    ASSERT_TRUE(src->PutMeta("clock", std::to_string(batch)).ok());
+    auto next = src->CaptureFrom(*at, 97);
+    ASSERT_TRUE(next.ok()) << next.status().ToString();
+    at = *next;
+    ++parts;
+    take();
+    ASSERT_TRUE(src->Commit().ok());
+  }
+  EXPECT_GT(parts, 15);
+
+  auto dst = Open("dst");
+  ASSERT_TRUE(ApplyChangelog(dst.get(), log, {static_cast<int64_t>(log.size()), 0, 1}).ok());
+  auto want = Content(src.get());
+  EXPECT_EQ(Content(dst.get()), want);
+  EXPECT_GT(want.size(), 2000u);
 }
 
 }  // namespace

@@ -299,18 +299,20 @@ def main():
                     segd_proc = start()
             if a.changelog_wipe:
                 # Turned on over existing stores: each store's content goes
-                # to its changelog once; wait until every partition's has.
+                # to its changelog once, 500 keys a batch (so in many
+                # parts); wait until every partition's has.
                 with open(config, "a") as f:
-                    f.write("changelog:\n  enabled: true\n")
+                    f.write("changelog:\n  enabled: true\n  seed_keys: 500\n")
                 segd_proc.kill()
                 segd_proc.wait()
                 segd_proc = start()
                 changelog = f"{tag}-{topic_in}-changelog"
 
                 def seeded():
-                    # Each store's seed is its first transaction, at the head
-                    # of its changelog partition: a few seconds' read from the
-                    # beginning holds it. (Not "read to the end": while segd
+                    # Each store's seed is in its first transactions, at the
+                    # head of its changelog partition, `mchangelog` last: a
+                    # few seconds' read from the beginning holds it. (Not
+                    # "read to the end": while segd
                     # writes, kcat -e may not see every partition's end.)
                     # Produced is enough here; the output check below is
                     # read_committed.

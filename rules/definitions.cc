@@ -474,114 +474,46 @@ Status PartitionEngine::MigrateSegments(std::vector<ChangeRecord>* out) {
   return Status::Ok();
 }
 
-// Users are visited in user-id order (the store's key order, so the change
-// records come out in one order however the work is cut). `take` decodes
-// a user into a scratch `u` and says whether the user goes on; those are
-// cached, and once kMigrationChunk of them are, `work` runs on each in
-// order and the cache is written back.
-//
-// The users are read kScanGroup at a time; while the next group is read,
-// the scan workers (options_.scan_workers in all, the reading thread
-// included) run `take` over the group before it. `take` must therefore be
-// safe to run on several users at once: its `worker` argument, below
-// scan_workers, names what it may use alone.
-//
-// With several workers, and no user written yet in this transaction, the
-// scan runs ahead on a thread of its own, in a read-only transaction (the
-// last commit, which then holds every user as this transaction sees
-// them), while this thread runs `work` and writes back the chunks it
-// hands over; `take` must then not read what `work` changes. Otherwise
-// the scan runs in this transaction, and starts again after each chunk's
-// write-back (a write ends its views). Either way what is held is
-// bounded by a few chunks (kScanGroup), never by the number of users.
-Status PartitionEngine::ForEachUserChunked(
-    const std::function<Result<bool>(int, uint32_t, std::string_view, Loaded*)>& take,
-    const std::function<Status(uint32_t, Loaded*)>& work) {
-  SEGD_RETURN_IF_ERROR(WriteBackCache());
-  int workers = std::max(1, options_.scan_workers);
-  using Taken = std::vector<std::pair<uint32_t, Loaded>>;
-  // One scan: `source` calls its function on each user from a start;
-  // `sink` gets each group's users taken, in order; `enough` is asked
-  // before each user, and stops the scan there (`*stopped_at`).
-  auto scan = [&](const std::function<Status(const PartitionStore::UserFn&)>& source,
-                  const std::function<void(Taken*)>& sink, const std::function<bool()>& enough,
-                  std::optional<std::string>* stopped_at) -> Status {
-    struct Entry {
-      std::string_view user, bytes;
-      uint32_t id;
-    };
-    enum Verdict : uint8_t { kLeft, kTaken, kFailed };
-    std::vector<Loaded> scratch(static_cast<size_t>(workers));
-    std::vector<Entry> reading, deciding;  // the group read, the group decided
-    reading.reserve(kScanGroup);
-    deciding.reserve(kScanGroup);
-    // Per user of the group decided: the verdict, and the state of one taken.
-    std::vector<Verdict> verdicts(kScanGroup);
-    std::vector<Loaded> held(kScanGroup);
-    // Per worker: its first failure (index in the group, error).
-    std::vector<std::pair<size_t, Status>> failed(static_cast<size_t>(workers),
-                                                  {SIZE_MAX, Status::Ok()});
-    constexpr size_t kSlice = 128;  // users per job
-    const std::function<void(size_t, int)> decide = [&](size_t slice, int worker) {
-      Loaded& u = scratch[static_cast<size_t>(worker)];
-      size_t to = std::min(deciding.size(), (slice + 1) * kSlice);
-      for (size_t i = slice * kSlice; i < to; ++i) {
-        const Entry& e = deciding[i];
-        u.user_id.assign(e.user);
-        u.dirty = false;
-        Result<bool> taken = take(worker, e.id, e.bytes, &u);
-        if (!taken.ok()) {
-          verdicts[i] = kFailed;
-          auto& f = failed[static_cast<size_t>(worker)];
-          if (i < f.first) f = {i, taken.status()};
-        } else if (*taken) {
-          verdicts[i] = kTaken;
-          std::swap(held[i], u);
-        } else {
-          verdicts[i] = kLeft;
-        }
-      }
-    };
-    Taken group_taken;
-    // Declared after what its jobs use, so destroyed (its threads joined)
-    // before it.
-    WorkerPool pool(workers);
-    // Waits for the group being decided and hands its users taken over.
-    auto finish = [&]() -> Status {
-      pool.Finish();
-      for (size_t i = 0; i < deciding.size(); ++i) {
-        if (verdicts[i] == kFailed) {
-          size_t first = SIZE_MAX;
-          Status why = Status::Ok();
-          for (auto& [at, st] : failed) {
-            if (at < first) std::tie(first, why) = std::tie(at, st);
-          }
-          return Status::Internal("user " + std::string(deciding[first].user) + ": " +
-                                  why.message());
-        }
-        if (verdicts[i] == kTaken) group_taken.emplace_back(deciding[i].id, std::move(held[i]));
-      }
-      deciding.clear();
-      if (!group_taken.empty()) sink(&group_taken);
-      group_taken.clear();
-      return Status::Ok();
-    };
-    // The group read goes to the workers; the next is read meanwhile.
-    auto start = [&]() {
-      std::swap(reading, deciding);
-      pool.Start((deciding.size() + kSlice - 1) / kSlice, decide);
-    };
+// One pass over stored users in key order, from a source: the users are
+// read kScanGroup at a time and, while the next group is read, `take` runs
+// over the group before it on the scan workers (`workers` in all, the
+// reading thread included). The users of each group that `take` keeps go
+// to the sink, in order. Made and run on one thread (its pool's caller).
+class PartitionEngine::UserScan {
+ public:
+  using Source = std::function<Status(const PartitionStore::UserFn&)>;
+  using Sink = std::function<void(Taken*)>;
+
+  UserScan(int workers, const TakeFn& take)
+      : take_(take),
+        scratch_(static_cast<size_t>(workers)),
+        verdicts_(kScanGroup),
+        held_(kScanGroup),
+        failed_(static_cast<size_t>(workers), {SIZE_MAX, Status::Ok()}),
+        decide_([this](size_t slice, int worker) { Decide(slice, worker); }),
+        pool_(workers) {
+    reading_.reserve(kScanGroup);
+    deciding_.reserve(kScanGroup);
+  }
+
+  // Runs `source` to its end, or until `enough` (asked before each user)
+  // says to stop: `*stopped_at` is then that user, not taken yet. A user
+  // that `take` fails on ends the pass with an error that names the user.
+  Status Run(const Source& source, const Sink& sink, const std::function<bool()>& enough,
+             std::optional<std::string>* stopped_at) {
+    reading_.clear();
+    deciding_.clear();
     Status bad = Status::Ok();
     Status scanned = source([&](std::string_view user, uint32_t id, std::string_view bytes) {
       if (enough()) {
         *stopped_at = std::string(user);
         return false;
       }
-      reading.push_back({user, bytes, id});
-      if (reading.size() < kScanGroup) return true;
-      bad = finish();
+      reading_.push_back({user, bytes, id});
+      if (reading_.size() < kScanGroup) return true;
+      bad = Finish(sink);
       if (!bad.ok()) return false;
-      start();
+      Start();
       return true;
     });
     // The groups still in hand (their views valid: nothing written yet).
@@ -589,49 +521,150 @@ Status PartitionEngine::ForEachUserChunked(
     // user that failed is reported before a later key the cursor failed on.
     Status last = Status::Ok();
     if (bad.ok()) {
-      last = finish();
-      if (last.ok() && !reading.empty()) {
-        start();
-        last = finish();
+      last = Finish(sink);
+      if (last.ok() && !reading_.empty()) {
+        Start();
+        last = Finish(sink);
       }
     }
     SEGD_RETURN_IF_ERROR(bad);
     SEGD_RETURN_IF_ERROR(last);
     return scanned;
-  };
+  }
 
-  std::vector<uint32_t> taken;
-  auto cache = [&](Taken* group) {
-    for (auto& [id, u] : *group) {
-      std::swap(*CacheSlot(id), u);
-      taken.push_back(id);
+ private:
+  struct Entry {
+    std::string_view user, bytes;
+    uint32_t id;
+  };
+  enum Verdict : uint8_t { kLeft, kTaken, kFailed };
+  static constexpr size_t kSlice = 128;  // users per job
+
+  // A job: `take` over one slice of the group decided, on `worker`.
+  void Decide(size_t slice, int worker) {
+    Loaded& u = scratch_[static_cast<size_t>(worker)];
+    size_t to = std::min(deciding_.size(), (slice + 1) * kSlice);
+    for (size_t i = slice * kSlice; i < to; ++i) {
+      const Entry& e = deciding_[i];
+      u.user_id.assign(e.user);
+      u.dirty = false;
+      Result<bool> taken = take_(worker, e.id, e.bytes, &u);
+      if (!taken.ok()) {
+        verdicts_[i] = kFailed;
+        auto& f = failed_[static_cast<size_t>(worker)];
+        if (i < f.first) f = {i, taken.status()};
+      } else if (*taken) {
+        verdicts_[i] = kTaken;
+        std::swap(held_[i], u);
+      } else {
+        verdicts_[i] = kLeft;
+      }
     }
-  };
-  auto work_chunk = [&]() -> Status {
-    for (uint32_t id : taken) SEGD_RETURN_IF_ERROR(work(id, cache_.at(id)));
-    taken.clear();
-    return WriteBackCache();
-  };
+  }
 
-  auto in_transaction = [&]() -> Status {
-    std::string from;
-    while (true) {
-      std::optional<std::string> next;
-      SEGD_RETURN_IF_ERROR(scan(
-          [&](const PartitionStore::UserFn& fn) { return store_->ForEachUser(from, fn); }, cache,
-          [&] { return taken.size() >= kMigrationChunk; }, &next));
-      SEGD_RETURN_IF_ERROR(work_chunk());
-      if (!next) return Status::Ok();
-      from = std::move(*next);
+  // The group read goes to the workers; the next is read meanwhile.
+  void Start() {
+    std::swap(reading_, deciding_);
+    pool_.Start((deciding_.size() + kSlice - 1) / kSlice, decide_);
+  }
+
+  // Waits for the group being decided and hands its users taken over.
+  Status Finish(const Sink& sink) {
+    pool_.Finish();
+    for (size_t i = 0; i < deciding_.size(); ++i) {
+      if (verdicts_[i] == kFailed) {
+        size_t first = SIZE_MAX;
+        Status why = Status::Ok();
+        for (auto& [at, st] : failed_) {
+          if (at < first) std::tie(first, why) = std::tie(at, st);
+        }
+        return Status::Internal("user " + std::string(deciding_[first].user) + ": " +
+                                why.message());
+      }
+      if (verdicts_[i] == kTaken) group_taken_.emplace_back(deciding_[i].id, std::move(held_[i]));
     }
-  };
-  if (workers == 1 || store_->users_written()) return in_transaction();
+    deciding_.clear();
+    if (!group_taken_.empty()) sink(&group_taken_);
+    group_taken_.clear();
+    return Status::Ok();
+  }
 
-  // Scan ahead, reading the last commit (it holds every user as this
-  // transaction sees them): the groups go through `queue` (at most about
-  // two chunks of users taken wait in it), this thread works them off.
-  // The reader is made and ended on the scanning thread (its lock is that
-  // thread's); without one, the scan runs in this transaction.
+  const TakeFn& take_;
+  std::vector<Loaded> scratch_;             // per worker: the user `take` decodes into
+  std::vector<Entry> reading_, deciding_;  // the group read, the group decided
+  // Per user of the group decided: the verdict, and the state of one taken.
+  std::vector<Verdict> verdicts_;
+  std::vector<Loaded> held_;
+  // Per worker: its first failure (index in the group, error).
+  std::vector<std::pair<size_t, Status>> failed_;
+  Taken group_taken_;
+  const std::function<void(size_t, int)> decide_;
+  // Last, so destroyed (its threads joined) before what its jobs use.
+  WorkerPool pool_;
+};
+
+// Users are visited in user-id order (the store's key order, so the change
+// records come out in one order however the work is cut). `take` decodes
+// a user into a scratch `u` and says whether the user goes on; those are
+// cached, and once kMigrationChunk of them are, `work` runs on each in
+// order and the cache is written back.
+//
+// `take` runs on the scan workers (options_.scan_workers, UserScan) and
+// must therefore be safe to run on several users at once: its `worker`
+// argument, below scan_workers, names what it may use alone.
+//
+// With several workers, and no user written yet in this transaction, the
+// scan runs ahead on a thread of its own, in a read-only transaction (the
+// last commit, which then holds every user as this transaction sees
+// them), while this thread runs `work` and writes back the chunks it
+// hands over (ScanAhead); `take` must then not read what `work` changes.
+// Otherwise the scan runs in this transaction, and starts again after each
+// chunk's write-back, since a write ends its views (ScanInTransaction).
+// Either way what is held is bounded by a few chunks, never by the number
+// of users.
+Status PartitionEngine::ForEachUserChunked(const TakeFn& take, const WorkFn& work) {
+  SEGD_RETURN_IF_ERROR(WriteBackCache());
+  int workers = std::max(1, options_.scan_workers);
+  if (workers > 1 && !store_->users_written()) {
+    if (auto done = ScanAhead(workers, take, work)) return *done;
+  }
+  return ScanInTransaction(workers, take, work);
+}
+
+void PartitionEngine::CacheTaken(Taken* group, std::vector<uint32_t>* chunk) {
+  for (auto& [id, u] : *group) {
+    std::swap(*CacheSlot(id), u);
+    chunk->push_back(id);
+  }
+}
+
+Status PartitionEngine::WorkChunk(std::vector<uint32_t>* chunk, const WorkFn& work) {
+  for (uint32_t id : *chunk) SEGD_RETURN_IF_ERROR(work(id, cache_.at(id)));
+  chunk->clear();
+  return WriteBackCache();
+}
+
+Status PartitionEngine::ScanInTransaction(int workers, const TakeFn& take, const WorkFn& work) {
+  UserScan scan(workers, take);
+  std::vector<uint32_t> chunk;
+  std::string from;
+  while (true) {
+    std::optional<std::string> next;
+    SEGD_RETURN_IF_ERROR(scan.Run(
+        [&](const PartitionStore::UserFn& fn) { return store_->ForEachUser(from, fn); },
+        [&](Taken* group) { CacheTaken(group, &chunk); },
+        [&] { return chunk.size() >= kMigrationChunk; }, &next));
+    SEGD_RETURN_IF_ERROR(WorkChunk(&chunk, work));
+    if (!next) return Status::Ok();
+    from = std::move(*next);
+  }
+}
+
+// The groups go from the scanning thread to this one through `queue` (at
+// most about two chunks of users taken wait in it). The reader is made
+// and ended on the scanning thread (its lock is that thread's).
+std::optional<Status> PartitionEngine::ScanAhead(int workers, const TakeFn& take,
+                                                 const WorkFn& work) {
   std::mutex mu;
   std::condition_variable cv;
   std::deque<Taken> queue;
@@ -649,17 +682,21 @@ Status PartitionEngine::ForEachUserChunked(
     }
     if (!reader.ok()) return;
     std::optional<std::string> unused;
-    Status st = scan(
-        [&](const PartitionStore::UserFn& fn) { return (*reader)->ForEachUser({}, fn); },
-        [&](Taken* group) {
-          std::unique_lock lock(mu);
-          cv.wait(lock, [&] { return stop || queued < 2 * kMigrationChunk; });
-          if (stop) return;
-          queued += group->size();
-          queue.push_back(std::move(*group));
-          cv.notify_all();
-        },
-        [&] { return stopping.load(std::memory_order_relaxed); }, &unused);
+    Status st;
+    {
+      UserScan scan(workers, take);
+      st = scan.Run(
+          [&](const PartitionStore::UserFn& fn) { return (*reader)->ForEachUser({}, fn); },
+          [&](Taken* group) {
+            std::unique_lock lock(mu);
+            cv.wait(lock, [&] { return stop || queued < 2 * kMigrationChunk; });
+            if (stop) return;
+            queued += group->size();
+            queue.push_back(std::move(*group));
+            cv.notify_all();
+          },
+          [&] { return stopping.load(std::memory_order_relaxed); }, &unused);
+    }
     (*reader).reset();  // ends its transaction and lock on this thread
     std::lock_guard lock(mu);
     scan_status = st;
@@ -672,8 +709,9 @@ Status PartitionEngine::ForEachUserChunked(
   }
   if (reading == Reading::kNone) {
     ahead.join();
-    return in_transaction();
+    return std::nullopt;
   }
+  std::vector<uint32_t> chunk;
   Status s = Status::Ok();
   while (s.ok()) {
     Taken group;
@@ -689,8 +727,8 @@ Status PartitionEngine::ForEachUserChunked(
       }
       last = done && queue.empty();
     }
-    cache(&group);
-    if (taken.size() >= kMigrationChunk || last) s = work_chunk();
+    CacheTaken(&group, &chunk);
+    if (chunk.size() >= kMigrationChunk || last) s = WorkChunk(&chunk, work);
     if (last) break;
   }
   {
@@ -700,7 +738,7 @@ Status PartitionEngine::ForEachUserChunked(
     cv.notify_all();
   }
   ahead.join();
-  SEGD_RETURN_IF_ERROR(s);
+  if (!s.ok()) return s;
   return scan_status;
 }
 

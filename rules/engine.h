@@ -148,9 +148,19 @@ class PartitionEngine {
   Status MigrateSegments(std::vector<ChangeRecord>* out);
   bool LayoutExtends(const ParsedLayout& old) const;
   Status MigrateAppended(const std::vector<int>& segs, std::vector<ChangeRecord>* out);
-  Status ForEachUserChunked(
-      const std::function<Result<bool>(int, uint32_t, std::string_view, Loaded*)>& take,
-      const std::function<Status(uint32_t, Loaded*)>& work);
+  // Rule changes over every stored user (definitions.cc).
+  using TakeFn = std::function<Result<bool>(int, uint32_t, std::string_view, Loaded*)>;
+  using WorkFn = std::function<Status(uint32_t, Loaded*)>;
+  using Taken = std::vector<std::pair<uint32_t, Loaded>>;  // users a scan kept
+  class UserScan;
+  Status ForEachUserChunked(const TakeFn& take, const WorkFn& work);
+  Status ScanInTransaction(int workers, const TakeFn& take, const WorkFn& work);
+  // nullopt when no reader could be had (nothing was done).
+  std::optional<Status> ScanAhead(int workers, const TakeFn& take, const WorkFn& work);
+  // Caches the users of `group`, their ids appended to `chunk`.
+  void CacheTaken(Taken* group, std::vector<uint32_t>* chunk);
+  // `work` on each user of `chunk`, in order; then the write-back.
+  Status WorkChunk(std::vector<uint32_t>* chunk, const WorkFn& work);
   Status Relist(std::vector<ChangeRecord>* out);
   Status Reschedule(uint32_t id, Loaded* u, const std::vector<int>* segs, int64_t from);
   void AffectedSegments(const Record& record, std::vector<int>* segs) const;

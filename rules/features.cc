@@ -60,9 +60,10 @@ bool InDateRangeWindow(const Window& w, const Calendar& cal, int64_t ts) {
 }
 
 // The latest attempt is the last A (in ts, arrival order); events of later
-// steps are kept only after it. Without an attempt the most recent step
-// events are kept, for an A that may still arrive late; with one, the
-// earliest after it, which are the ones that decide it. A `yesterday`
+// steps are kept only after it, at most kMaxStepEvents per step. Without
+// an attempt the most recent step events are kept, for an A that may still
+// arrive late; with one, the events the attempt uses and the most recent
+// others (DropStepEvent). A `yesterday`
 // window also keeps the last A of the latest earlier day (prev_attempt),
 // and the step events after that one.
 void NoteAttempt(const FunnelSpec& spec, const Calendar& cal, const EventRef& e,
@@ -103,6 +104,37 @@ void PruneSteps(const EventRef& anchor, FunnelState* fs) {
   }
 }
 
+// The event of step list `k` that the attempt starting at `start` uses:
+// each step the first event strictly after the previous step's (as
+// Evaluator::Dropped walks them, before its deadline cut).
+std::optional<EventRef> ChainEvent(const FunnelState& fs, const EventRef& start, size_t k) {
+  EventRef at = start;
+  for (size_t j = 0; j <= k; ++j) {
+    const std::vector<EventRef>& events = fs.steps[j];
+    auto it = std::upper_bound(events.begin(), events.end(), at);
+    if (it == events.end()) return std::nullopt;
+    at = *it;
+  }
+  return at;
+}
+
+// Step list `k` is over its bound: the oldest event that neither the
+// attempt nor (a `yesterday` window) the previous day's attempt uses goes.
+// In a stream in order those are all an attempt ever uses, so the bound
+// changes nothing; only records late past many others can find an event
+// gone that a late first or earlier step would have used.
+void DropStepEvent(FunnelState* fs, size_t k) {
+  std::optional<EventRef> keep[2];
+  if (fs->attempt) keep[0] = ChainEvent(*fs, *fs->attempt, k);
+  if (fs->prev_attempt) keep[1] = ChainEvent(*fs, *fs->prev_attempt, k);
+  std::vector<EventRef>& events = fs->steps[k];
+  for (auto it = events.begin(); it != events.end(); ++it) {
+    if (*it == keep[0] || *it == keep[1]) continue;
+    events.erase(it);
+    return;
+  }
+}
+
 void ApplyToFunnel(const FunnelSpec& spec, const Calendar& cal, const Record& r, uint32_t seq,
                    FunnelState* fs) {
   EventRef e{r.ts_ms, seq};
@@ -121,9 +153,9 @@ void ApplyToFunnel(const FunnelSpec& spec, const Calendar& cal, const Record& r,
     events.insert(std::upper_bound(events.begin(), events.end(), e), e);
     if (events.size() > FunnelState::kMaxStepEvents) {
       if (anchor) {
-        events.pop_back();
+        DropStepEvent(fs, i - 1);
       } else {
-        events.erase(events.begin());
+        events.erase(events.begin());  // the most recent wait for a late A
       }
     }
   }

@@ -16,7 +16,13 @@ void BucketSeries::Add(int64_t unit, const int64_t* sums) {
     sums_.insert(sums_.begin() + static_cast<ptrdiff_t>(i * nsums_), nsums_, 0);
   }
   ++counts_[i];
-  for (int k = 0; k < nsums_; ++k) sums_[i * nsums_ + k] += sums[k];
+  for (int k = 0; k < nsums_; ++k) {
+    // Saturating, as the all-time sums are (SaturatingAdd in rules/).
+    int64_t& sum = sums_[i * nsums_ + k];
+    if (__builtin_add_overflow(sum, sums[k], &sum)) {
+      sum = sums[k] > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+    }
+  }
 }
 
 void MakeUntouched(FeatureState* f) {

@@ -224,6 +224,19 @@ TEST(ScenarioTest, SumsAreExactInMillionths) {
   EXPECT_FALSE(h.In("t", Day(1)));
 }
 
+// Sums past the int64 range of millionths stay at its end, in a window's
+// bucket as in the all-time sum, rather than wrapping to a negative.
+TEST(ScenarioTest, HugeSumsSaturateInsteadOfWrapping) {
+  History h(Rules("  - {id: w, rule: 'sum(pay.v, 7d) > 1000'}\n"
+                  "  - {id: a, rule: 'sum(pay.v) > 1000'}\n"
+                  "  - {id: n, rule: 'sum(pay.v, 7d) < -1000'}\n"));
+  h.Event("pay", Day(1), {P("v", 5e12)}).Event("pay", Day(1), {P("v", 5e12)});
+  EXPECT_TRUE(h.In("w", Day(1)));
+  EXPECT_TRUE(h.In("a", Day(1)));
+  h.Event("pay", Day(2), {P("v", -5e12)}).Event("pay", Day(2), {P("v", -5e12)});
+  EXPECT_FALSE(h.In("n", Day(3)));  // the week: the two days saturated each way, about 0
+}
+
 TEST(ScenarioTest, MissingValuesMakeEveryComparisonFalse) {
   History h(Rules("  - {id: ne, rule: 'user.city != \"x\"'}\n"
                   "  - {id: not_eq, rule: 'not user.city = \"x\"'}\n"

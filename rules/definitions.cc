@@ -404,6 +404,19 @@ Status PartitionEngine::MigrateSegments(std::vector<ChangeRecord>* out) {
     redo[i] = g == old_generation.end() || g->second != generations_[i];
     for (int dep : s.depends_on) redo[i] = redo[i] || redo[dep];
   }
+  // Whose flips go out (SEMANTICS.md §5: with the changed segment's
+  // emit_initial on, every flip the change causes does): a new or changed
+  // segment's own emit_initial decides for it, and a segment re-evaluated
+  // because it reads changed ones goes out when one of those does.
+  definition_emit_.assign(rules_->segments().size(), false);
+  for (size_t i = 0; i < rules_->segments().size(); ++i) {
+    const CompiledSegment& s = rules_->segments()[i];
+    auto g = old_generation.find(s.id);
+    bool changed = g == old_generation.end() || g->second != generations_[i];
+    bool emit = changed && s.emit_initial;
+    for (int dep : s.depends_on) emit = emit || (redo[dep] && definition_emit_[dep]);
+    definition_emit_[i] = emit;
+  }
   std::vector<int> segs;
   for (size_t i = 0; i < redo.size(); ++i) {
     if (redo[i]) segs.push_back(static_cast<int>(i));

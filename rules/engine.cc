@@ -179,7 +179,7 @@ void PartitionEngine::Evaluate(uint32_t id, Loaded* u, const std::vector<int>& s
     if (member == (member_bits_[s] != 0)) continue;
     member_bits_[s] = member;
     members_.Set(s, id, member);
-    if (definition && !rules_->segments()[s].emit_initial) continue;
+    if (definition && !definition_emit_[s]) continue;
     ChangeRecord c;
     c.user_id = u->user_id;
     c.segment = rules_->segments()[s].id;

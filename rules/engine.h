@@ -94,9 +94,10 @@ class PartitionEngine {
   // record.
   bool NeedsMigration() const { return migrate_ || relist_; }
   // Carries every user's state over to this rule set and evaluates the new
-  // and changed segments (and their dependents) for every user; flips of a
-  // segment with emit_initial go out with cause `definition`, the others
-  // only set the membership (SEMANTICS.md §5). Then, when lists read by
+  // and changed segments (and their dependents) for every user; the flips
+  // a change to a segment with emit_initial causes (in it and in the
+  // segments that read it) go out with cause `definition`, the others only
+  // set the membership (SEMANTICS.md §5). Then, when lists read by
   // in_list changed, evaluates the segments that read them (dependents
   // included) for the seen users the change may concern; every flip goes
   // out with cause `list` at now. REQUIRES: in a batch.
@@ -175,6 +176,8 @@ class PartitionEngine {
   std::vector<uint32_t> generations_;  // per segment, SEMANTICS.md §4 ids
   std::vector<std::pair<std::string, uint32_t>> deleted_;  // deleted ids, last generation
   bool migrate_ = false;
+  // Per segment, in a migration: whether its flips go out (MigrateSegments).
+  std::vector<bool> definition_emit_;
   bool relist_ = false;
   std::vector<int> relist_segs_;  // segments reading a changed list
   std::string stored_lists_;      // ListsText the store was written under

@@ -100,6 +100,46 @@ TEST(EngineBatchTest, ATimerSetInTheBatchFiresBeforeALaterRecordOfIt) {
                 ",\"cause\":\"event\"}\n");
 }
 
+// SEMANTICS.md §5: a changed segment with emit_initial re-evaluates the
+// segments that read it, and every flip the change causes goes out, in
+// them too; a change without emit_initial sends none, whatever the
+// flags of the segments that read it.
+TEST(EngineBatchTest, AChangeWithEmitInitialSendsTheFlipsOfItsDependentsToo) {
+  auto rules = [](const char* a_rule, bool a_emit, bool b_emit) {
+    return Compile(std::string("timezone: UTC\nsegments:\n  - {id: a, rule: '") + a_rule +
+                   "', emit_initial: " + (a_emit ? "true" : "false") +
+                   "}\n  - {id: b, rule: 'in_segment(a)', emit_initial: " +
+                   (b_emit ? "true" : "false") + "}\n");
+  };
+  RuleSet v1 = rules("did(buy, 30d)", false, false);  // day buckets kept already
+  for (bool a_emit : {true, false}) {
+    Store store(std::string("emit-") + (a_emit ? "on" : "off"));
+    {
+      auto engine = std::move(PartitionEngine::Open(&v1, store.get())).value();
+      Batch(engine.get(), {Event("u1", "buy", kT0), Event("u2", "buy", kT0 + 9 * kDay),
+                           Event("u3", "visit", kT0 + 10 * kDay)});
+    }
+    // Only a's rule changes; b's flag is the opposite of a's.
+    RuleSet v2 = rules("did(buy, 7d)", a_emit, !a_emit);
+    auto engine = std::move(PartitionEngine::Open(&v2, store.get())).value();
+    ASSERT_TRUE(engine->NeedsMigration());
+    std::vector<ChangeRecord> out;
+    ASSERT_TRUE(engine->BeginBatch().ok());
+    ASSERT_TRUE(engine->Migrate(&out).ok());
+    ASSERT_TRUE(engine->CommitBatch().ok());
+    std::string at = std::to_string(kT0 + 10 * kDay);
+    if (a_emit) {
+      EXPECT_EQ(Text(out),
+                "{\"id\":\"a:2:1:u1\",\"user_id\":\"u1\",\"segment\":\"a\",\"change\":"
+                "\"leave\",\"at\":" + at + ",\"cause\":\"definition\"}\n"
+                "{\"id\":\"b:1:2:u1\",\"user_id\":\"u1\",\"segment\":\"b\",\"change\":"
+                "\"leave\",\"at\":" + at + ",\"cause\":\"definition\"}\n");
+    } else {
+      EXPECT_EQ(Text(out), "");
+    }
+  }
+}
+
 // Users of every shape (sums, hour buckets, all-time active days, funnel
 // steps, properties kept by day) and users with nothing, interleaved, so
 // that a reused user object goes from one shape to another.

@@ -227,6 +227,9 @@ std::optional<Rejection> DecodeTs(const Field& field, int64_t* out) {
     case element_type::UINT64:  // only integers above INT64_MAX are UINT64
       return TsOutOfRange(name, std::to_string(value.get_uint64().value_unsafe()));
     case element_type::DOUBLE:
+      if (double d = value.get_double().value_unsafe(); d >= 0x1p63 || d < -0x1p63) {
+        return TsOutOfRange(name, FormatDouble(d));  // e.g. an integer beyond 64 bits
+      }
       return Reject(RejectReason::kInvalidTs,
                     name + " " + FormatDouble(value.get_double().value_unsafe()) +
                         " is a float, not integer milliseconds");
@@ -469,6 +472,79 @@ class Scanner {
   size_t pos_ = 0;
 };
 
+// simdjson's DOM parser refuses an integer beyond 64 bits (NUMBER_ERROR);
+// SEMANTICS.md §1 reads every JSON number as a double, and an integer
+// user id as its decimal string. Returns `bytes` with each such integer
+// (outside strings) followed by ".0", so that it parses as the double it
+// stands for — or, as the value of a top-level `id_fields` member, quoted,
+// so that it is that string — or nullopt when there is none (the error
+// was another).
+std::optional<std::string> WidenBigIntegers(std::string_view bytes,
+                                            const std::vector<std::string_view>& id_fields) {
+  std::string out;
+  bool changed = false;
+  int depth = 0;          // objects and arrays open
+  std::string_view key;   // the last string at depth 1 (a key, once ':' follows)
+  bool id_value = false;  // the next value at depth 1 is a user id's
+  size_t copied = 0;      // bytes before this are in `out`
+  size_t i = 0;
+  while (i < bytes.size()) {
+    char c = bytes[i];
+    if (c == '"') {
+      size_t start = ++i;
+      while (i < bytes.size() && bytes[i] != '"') i += bytes[i] == '\\' ? 2 : 1;
+      if (depth == 1) key = bytes.substr(start, std::min(i, bytes.size()) - start);
+      ++i;
+      id_value = false;
+      continue;
+    }
+    if (c == '{' || c == '[') ++depth;
+    if (c == '}' || c == ']') --depth;
+    if (c == ':' && depth == 1) {
+      id_value = std::find(id_fields.begin(), id_fields.end(), key) != id_fields.end();
+    }
+    if (c != '-' && (c < '0' || c > '9')) {
+      ++i;
+      continue;
+    }
+    size_t start = i;
+    bool integer = true;
+    while (i < bytes.size() && (bytes[i] == '-' || bytes[i] == '+' || bytes[i] == '.' ||
+                                bytes[i] == 'e' || bytes[i] == 'E' ||
+                                (bytes[i] >= '0' && bytes[i] <= '9'))) {
+      integer = integer && bytes[i] != '.' && bytes[i] != 'e' && bytes[i] != 'E';
+      ++i;
+    }
+    std::string_view token = bytes.substr(start, i - start);
+    bool fits = true;
+    if (integer) {
+      std::from_chars_result r;
+      if (token[0] == '-') {
+        int64_t v;
+        r = std::from_chars(token.data(), token.data() + token.size(), v);
+      } else {
+        uint64_t v;
+        r = std::from_chars(token.data(), token.data() + token.size(), v);
+      }
+      fits = r.ec != std::errc::result_out_of_range;
+    }
+    if (!fits) {
+      out.append(bytes.substr(copied, start - copied));
+      if (depth == 1 && id_value) {
+        out.append("\"").append(token).append("\"");
+      } else {
+        out.append(token).append(".0");
+      }
+      copied = i;
+      changed = true;
+    }
+    id_value = false;
+  }
+  if (!changed) return std::nullopt;
+  out.append(bytes.substr(copied));
+  return out;
+}
+
 }  // namespace
 
 const char* ReasonName(RejectReason reason) {
@@ -545,6 +621,20 @@ std::optional<Rejection> RecordDecoder::Impl::Decode(std::string_view bytes,
   element root;
   // realloc_if_needed: simdjson copies the bytes into its reusable padded buffer.
   auto error = parser.parse(bytes.data(), bytes.size(), /*realloc_if_needed=*/true).get(root);
+  std::optional<std::string> widened;
+  if (error == simdjson::NUMBER_ERROR) {
+    // Perhaps an integer beyond 64 bits: parsed again with it widened.
+    std::vector<std::string_view> ids;
+    if (options.format == InputFormat::kSegment) {
+      ids = {"userId", "anonymousId"};
+    } else {
+      ids = {options.fields.user_id};
+    }
+    widened = WidenBigIntegers(bytes, ids);
+    if (widened) {
+      error = parser.parse(widened->data(), widened->size(), /*realloc_if_needed=*/true).get(root);
+    }
+  }
   if (error != simdjson::SUCCESS) {
     return Reject(RejectReason::kInvalidJson,
                   std::string("not JSON: ") + simdjson::error_message(error));

@@ -178,6 +178,37 @@ TEST_F(RecordDecoderTest, IntegerUserIdIsItsDecimalString) {
             "-9223372036854775808");
 }
 
+// SEMANTICS.md §1: every number is a double, and an integer user id its
+// decimal string — also past 64 bits, which the JSON parser refuses (the
+// record is parsed again with those integers widened).
+TEST_F(RecordDecoderTest, IntegersBeyond64BitsAreDoublesAndUserIdsTheirDigits) {
+  const Record& r = Ok(R"({"user_id":"u","ts":1,"event":"e","props":)"
+                       R"({"big":123456789012345678901234,"neg":-98765432109876543210,)"
+                       R"("s":"123456789012345678901234","nested":{"x":99999999999999999999999}}})");
+  EXPECT_THAT(r.props, ElementsAre(PropIs("big", 123456789012345678901234.0),
+                                   PropIs("neg", -98765432109876543210.0),
+                                   PropIs("s", "123456789012345678901234")));
+  EXPECT_EQ(r.ignored_values, 1u);
+  const Record& set = Ok(R"({"user_id":"u","ts":1,"set":{"n":18446744073709551616}})");
+  EXPECT_THAT(set.set, ElementsAre(PropIs("n", 18446744073709551616.0)));
+  EXPECT_EQ(Ok(R"({"user_id":123456789012345678901,"ts":1,"event":"e"})").user_id,
+            "123456789012345678901");
+  EXPECT_EQ(Ok(R"({"user_id":-123456789012345678901,"ts":1,"event":"e"})",
+               WithKey("-123456789012345678901"))
+                .user_id,
+            "-123456789012345678901");
+  // A big integer elsewhere is not taken for the user id.
+  EXPECT_EQ(Ok(R"({"x":{"user_id":123456789012345678901},"user_id":"u","ts":1,"event":"e"})")
+                .user_id,
+            "u");
+  EXPECT_EQ(Reason(R"({"user_id":"u","ts":123456789012345678901,"event":"e"})"), "invalid_ts");
+  EXPECT_THAT(detail_, HasSubstr("out of range"));
+  UseSegment();
+  EXPECT_EQ(Ok(R"({"type":"track","event":"e","userId":123456789012345678901,"timestamp":1})")
+                .user_id,
+            "123456789012345678901");
+}
+
 TEST_F(RecordDecoderTest, LimitsAreInclusive) {
   std::string user(256, 'u');
   std::string event(128, 'e');
@@ -384,8 +415,10 @@ TEST_F(RecordDecoderTest, TrailingContentIsInvalidJson) {
 }
 
 TEST_F(RecordDecoderTest, LimitsOfTheJsonParserAreInvalidJson) {
-  // simdjson refuses integers beyond 64 bits and nesting deeper than 1024.
-  EXPECT_EQ(Reason(R"({"user_id":"u","ts":1,"event":"e","x":123456789012345678901234567890})"),
+  // simdjson refuses nesting deeper than 1024, and numbers it cannot read
+  // (a float beyond the double range) even after integers are widened.
+  EXPECT_EQ(Reason(R"({"user_id":"u","ts":1,"event":"e","x":1e999})"), "invalid_json");
+  EXPECT_EQ(Reason(R"({"user_id":"u","ts":1,"event":"e","x":01234567890123456789012})"),
             "invalid_json");
   std::string deep = R"({"user_id":"u","ts":1,"event":"e","x":)" + std::string(1100, '[') +
                      std::string(1100, ']') + "}";

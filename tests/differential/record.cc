@@ -140,9 +140,13 @@ std::string ParseRecord(std::string_view line, InputRecord* out) {
       return "bad_event";
     }
     out->event = event->text;
-    const JsonValue* props = doc.Find("props");
-    if (props != nullptr && props->type != JsonValue::Type::kNull) {
-      if (props->type != JsonValue::Type::kObject) return "bad_props";
+  }
+  // `props` must be an object (or null) even without an event, which then
+  // ignores its values (segd's decision, README "Dead letters").
+  const JsonValue* props = doc.Find("props");
+  if (props != nullptr && props->type != JsonValue::Type::kNull) {
+    if (props->type != JsonValue::Type::kObject) return "bad_props";
+    if (out->event) {
       for (const auto& [key, value] : props->members) {
         if (auto scalar = ToScalar(value)) out->props.emplace_back(key, *scalar);
       }

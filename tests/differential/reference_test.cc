@@ -72,6 +72,9 @@ TEST(RecordTest, ValidAndInvalidRecords) {
   EXPECT_EQ(ParseRecord(R"({"user_id":"u","event":"e","ts":5,"props":{"a":[1],"b":"x"}})", &r), "");
   EXPECT_EQ(r.props.size(), 1u);
   EXPECT_EQ(ParseRecord(R"({"user_id":"u","set":{},"ts":0})", &r), "");
+  EXPECT_EQ(ParseRecord(R"({"user_id":"u","set":{},"props":{"a":1},"ts":0})", &r), "");
+  EXPECT_TRUE(r.props.empty());
+  EXPECT_EQ(ParseRecord(R"({"user_id":"u","set":{},"props":"x","ts":0})", &r), "bad_props");
   EXPECT_EQ(ParseRecord("not json", &r), "not_json");
   EXPECT_EQ(ParseRecord("[1]", &r), "not_object");
   EXPECT_EQ(ParseRecord(R"({"event":"e","ts":5})", &r), "missing_user");

@@ -329,7 +329,8 @@ void Builder::Funnels(User& u, int day) {
     Event(u, t, "view_item", "\"sku\":" + std::to_string(Int(1, 50)));
     if (Chance(0.6)) {
       t += Int(5, 60) * kMinuteMs;
-      Event(u, t, "add_cart");
+      // The channel from the minute (no draw, so the stream stays as it was).
+      Event(u, t, "add_cart", (t / kMinuteMs) % 2 ? "\"channel\":\"app\"" : "\"channel\":\"web\"");
       if (Chance(0.5)) Event(u, t + Int(5, 90) * kMinuteMs, "checkout");
     }
   }

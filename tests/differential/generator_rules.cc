@@ -90,6 +90,21 @@ RuleSet GeneratedRules(const GeneratorConfig& config, int64_t first_day,
        "dropped(register -> view_credit, within 2h, " + register_range + ")"},
       {"unpaid_yesterday", "",
        "dropped(order_submit{channel = \"app\"} -> pay, within 30m, yesterday)"},
+      // Windows of sums and active days the rules above do not use, and
+      // comparisons between an aggregate and another value.
+      {"sum_all_time", "", "sum(purchase.amount) >= 2000"},
+      {"sum_range", "", "sum(purchase.amount, " + visit_range + ") > 500"},
+      {"sum_hours", "", "sum(tip.amount, 12h) >= 0.3"},
+      {"sum_yesterday", "", "sum(purchase.amount, yesterday) > 100"},
+      {"active_all_time", "", "active_days(visit) >= 10"},
+      {"active_today_only", "", "active_days(visit, today) = 1 and active_days(visit, yesterday) = 0"},
+      {"since_vs_count", "", "days_since(visit) > count(purchase, 30d)"},
+      {"count_in_list", "", "count(visit, 7d) in [2, 3, 5]"},
+      {"level_vs_comments", "", "user.level >= count(comment, 30d) and did(comment, 30d)"},
+      {"negative_literals", "", "sum(refund.amount, 30d) > -1 and user.age > -1 and -2 < user.level"},
+      {"mid_step_filter", "",
+       "dropped(view_item -> add_cart{channel = \"app\"} -> checkout, within 1h, 7d)"},
+      {"funnel_seconds", "", "dropped(search -> search{result = \"hit\"}, within 90s, 2d)"},
   };
   return rules;
 }

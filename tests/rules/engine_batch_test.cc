@@ -21,16 +21,11 @@ namespace {
 
 using testing::Compile;
 using testing::Event;
+using testing::Text;
 using Store = testing::TempStore;
 
 constexpr int64_t kDay = 86'400'000;
 constexpr int64_t kT0 = 1'763'856'000'000;  // 2025-11-23 00:00 UTC
-
-std::string Text(const std::vector<ChangeRecord>& changes) {
-  std::string out;
-  for (const ChangeRecord& c : changes) out += c.ToJson() + "\n";
-  return out;
-}
 
 // Runs one batch of `records` (each preceded by AdvanceTo its ts).
 std::vector<ChangeRecord> Batch(PartitionEngine* engine, const std::vector<Record>& records,

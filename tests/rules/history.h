@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/change_record.h"
 #include "rules/evaluator.h"
 #include "rules/features.h"
 #include "rules/plan.h"
@@ -127,6 +128,13 @@ class History {
 };
 
 inline Prop P(const std::string& name, PropValue v) { return {name, std::move(v)}; }
+
+// Change records as the JSON lines segd writes, one per line.
+inline std::string Text(const std::vector<ChangeRecord>& changes) {
+  std::string out;
+  for (const ChangeRecord& c : changes) out += c.ToJson() + "\n";
+  return out;
+}
 
 // An event record of `user` at `ts`.
 inline Record Event(const std::string& user, const std::string& event, int64_t ts) {

@@ -18,6 +18,7 @@ namespace {
 
 using testing::Compile;
 using testing::Event;
+using testing::Text;
 using Store = testing::TempStore;
 
 constexpr int64_t kDay = 86'400'000;
@@ -30,12 +31,6 @@ std::string Rules(const std::string& vip) {
          "  - {id: vip_buyer, rule: 'in_list(\"vip\") and did(buy)'}\n"
          "  - {id: follows, rule: 'in_segment(vip_buyer) and did(visit)'}\n"
          "  - {id: quiet_vip, rule: 'in_list(\"vip\") and not did(visit, 1d)'}\n";
-}
-
-std::string Text(const std::vector<ChangeRecord>& changes) {
-  std::string out;
-  for (const ChangeRecord& c : changes) out += c.ToJson() + "\n";
-  return out;
 }
 
 // Runs `records` under `rules`; returns the change records.

@@ -285,28 +285,29 @@ TEST(ScenarioTest, DayStartsAtTheFirstInstantWhenMidnightIsSkipped) {
   EXPECT_EQ(h.Next("today", At("2026-09-05T20:00:00-04:00")), At("2026-09-06T01:00:00-03:00"));
 }
 
+// `event` at 09:01 … 09:40 of day `d`.
+void EveryMinute(History* h, const char* event, int d) {
+  for (int m = 1; m <= 40; ++m) {
+    char t[16];
+    std::snprintf(t, sizeof(t), "09:%02d:00", m);
+    h->Event(event, Day(d, t));
+  }
+}
+
 // A step's events are bounded per user, but never the ones the attempt
 // uses: 32 and more events of a later step before the step that precedes
 // it must not push out the event that completes the attempt.
 TEST(ScenarioTest, ManyEarlyStepEventsDoNotHideTheOneThatCompletes) {
   History h(Rules("  - {id: s, rule: 'dropped(view -> cart -> buy, within 1h)'}\n"));
   h.Event("view", Day(5, "09:00:00"));
-  for (int m = 1; m <= 40; ++m) {
-    char t[16];
-    std::snprintf(t, sizeof(t), "09:%02d:00", m);
-    h.Event("buy", Day(5, t));  // before any cart: no step of this attempt
-  }
+  EveryMinute(&h, "buy", 5);  // before any cart: no step of this attempt
   h.Event("cart", Day(5, "09:41:00")).Event("buy", Day(5, "09:45:00"));
   EXPECT_FALSE(h.In("s", Day(5, "10:00:00")));  // completed within the hour
   EXPECT_FALSE(h.In("s", Day(6)));
   // And without the last buy it drops at the deadline.
   History d(Rules("  - {id: s, rule: 'dropped(view -> cart -> buy, within 1h)'}\n"));
   d.Event("view", Day(5, "09:00:00"));
-  for (int m = 1; m <= 40; ++m) {
-    char t[16];
-    std::snprintf(t, sizeof(t), "09:%02d:00", m);
-    d.Event("buy", Day(5, t));
-  }
+  EveryMinute(&d, "buy", 5);
   d.Event("cart", Day(5, "09:41:00"));
   EXPECT_TRUE(d.In("s", Day(5, "10:00:00")));
 }
@@ -316,11 +317,7 @@ TEST(ScenarioTest, ManyEarlyStepEventsDoNotHideTheOneThatCompletes) {
 TEST(ScenarioTest, ABusyDayBeforeDoesNotHideTodaysStep) {
   History h(Rules("  - {id: s, rule: 'dropped(search -> click, within 10m, yesterday)'}\n"));
   h.Event("search", Day(5, "09:00:00"));
-  for (int m = 1; m <= 40; ++m) {
-    char t[16];
-    std::snprintf(t, sizeof(t), "09:%02d:00", m);
-    h.Event("click", Day(5, t));
-  }
+  EveryMinute(&h, "click", 5);
   h.Event("search", Day(6, "10:00:00")).Event("click", Day(6, "10:01:00"));
   // Yesterday's (the 6th's) attempt completed: the 7th holds no drop.
   EXPECT_FALSE(h.In("s", Day(7, "12:00:00")));

@@ -69,4 +69,30 @@ Status ApplyChangelog(PartitionStore* store, const std::vector<ChangelogRecord>&
   }
 }
 
+Result<bool> ChangelogComplete(PartitionStore* store) {
+  auto mark = store->GetMeta(kChangelogMarkKey);
+  if (!mark.ok()) return mark.status();
+  return mark->has_value();
+}
+
+Result<bool> SendChangelogPart(PartitionStore* store, size_t max_keys) {
+  auto from = store->GetMeta(kChangelogSeedKey);
+  if (!from.ok()) return from.status();
+  if (!from->has_value()) SEGD_RETURN_IF_ERROR(store->DeleteMeta(kChangelogMarkKey));
+  auto next = store->CaptureFrom(from->value_or(""), max_keys);
+  if (!next.ok()) return next.status();
+  if (next->has_value()) {
+    SEGD_RETURN_IF_ERROR(store->PutMeta(kChangelogSeedKey, **next));
+    return false;
+  }
+  SEGD_RETURN_IF_ERROR(store->DeleteMeta(kChangelogSeedKey));
+  SEGD_RETURN_IF_ERROR(store->PutMeta(kChangelogMarkKey, "1"));
+  return true;
+}
+
+Status ForgetChangelog(PartitionStore* store) {
+  SEGD_RETURN_IF_ERROR(store->DeleteMeta(kChangelogMarkKey));
+  return store->DeleteMeta(kChangelogSeedKey);
+}
+
 }  // namespace segd

@@ -56,4 +56,25 @@ struct ChangelogRecord {
 Status ApplyChangelog(PartitionStore* store, const std::vector<ChangelogRecord>& records,
                       const ChangelogBase& after);
 
+// A store's first changelog (the changelog turned on over a store that
+// already holds state) goes a part per batch. Meta `changelog` marks a
+// store whose whole content is in its changelog: a changelog holding it
+// can stand for the store (a restore refuses one without it); meta
+// `changelog_seed` (never itself sent) holds where the next part starts.
+inline constexpr char kChangelogMarkKey[] = "changelog";
+inline constexpr char kChangelogSeedKey[] = "changelog_seed";
+
+// Whether the store's whole content is in its changelog (in its open
+// transaction).
+Result<bool> ChangelogComplete(PartitionStore* store);
+// Sends the next part of the store's content, up to `max_keys` keys, in
+// the store's open transaction with capture on (with the batch's own
+// writes): the first part withdraws a `changelog` mark the topic may hold
+// from an earlier time the changelog was on; the last writes the mark.
+// Returns whether the content is all sent.
+Result<bool> SendChangelogPart(PartitionStore* store, size_t max_keys);
+// With the changelog off: the store forgets that its content was (or was
+// being) sent, so that turning it on again sends it all again.
+Status ForgetChangelog(PartitionStore* store);
+
 }  // namespace segd

@@ -21,11 +21,6 @@ namespace {
 
 constexpr char kStoreIdKey[] = "store_id";
 constexpr char kOffsetKey[] = "input_offset";
-// Present once the store's whole content has gone to its changelog.
-constexpr char kChangelogKey[] = "changelog";
-// While it goes, a part per batch: where the next part starts (not itself
-// in the changelog).
-constexpr char kChangelogSeedKey[] = "changelog_seed";
 
 std::string NewStoreId() {
   std::random_device rd;
@@ -137,9 +132,16 @@ Status Partition::Load() {
     store_id_ = NewStoreId();
     SEGD_RETURN_IF_ERROR(store_->PutMeta(kStoreIdKey, store_id_));
   }
-  auto seeded = store_->GetMeta(kChangelogKey);
-  if (!seeded.ok()) return seeded.status();
-  changelog_seeded_ = seeded->has_value();
+  if (config_->changelog) {
+    auto seeded = ChangelogComplete(store_.get());
+    if (!seeded.ok()) return seeded.status();
+    changelog_seeded_ = *seeded;
+  } else {
+    // Nothing written from now on reaches the changelog: turned on again,
+    // it must be sent the whole store again, from the start.
+    SEGD_RETURN_IF_ERROR(ForgetChangelog(store_.get()));
+    changelog_seeded_ = false;
+  }
   auto offset = store_->GetMeta(kOffsetKey);
   if (!offset.ok()) return offset.status();
   next_offset_ = offset->has_value() ? std::stoll(**offset) : -1;
@@ -285,7 +287,7 @@ Status Partition::Restore(const DeliveryMarker& marker, int64_t offset) {
   // A changelog that never received its store's whole content (changelog
   // turned on after the partition last moved) cannot stand for it.
   SEGD_RETURN_IF_ERROR(store_->Begin());
-  auto seeded = store_->GetMeta(kChangelogKey);
+  auto seeded = store_->GetMeta(kChangelogMarkKey);
   store_->Abort();
   if (!seeded.ok()) return seeded.status();
   if (!seeded->has_value()) {
@@ -487,17 +489,9 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages, Rec
       // changelog again with that write. `changelog` comes last, in the
       // batch that sends the last part: a changelog holding it holds the
       // whole store.
-      auto from = store_->GetMeta(kChangelogSeedKey);
-      if (!from.ok()) return from.status();
-      auto next = store_->CaptureFrom(from->value_or(""), config_->changelog_seed_keys);
-      if (!next.ok()) return next.status();
-      if (next->has_value()) {
-        SEGD_RETURN_IF_ERROR(store_->PutMeta(kChangelogSeedKey, **next));
-      } else {
-        SEGD_RETURN_IF_ERROR(store_->DeleteMeta(kChangelogSeedKey));
-        SEGD_RETURN_IF_ERROR(store_->PutMeta(kChangelogKey, "1"));
-        seeded = true;
-      }
+      auto done = SendChangelogPart(store_.get(), config_->changelog_seed_keys);
+      if (!done.ok()) return done.status();
+      seeded = *done;
     }
     if (config_->changelog) {
       for (PartitionStore::Write& w : store_->TakeWrites()) {

@@ -39,9 +39,7 @@ Result<std::unique_ptr<PartitionEngine>> PartitionEngine::Open(const RuleSet* ru
 
 // Reads the clock and the memberships from the store. REQUIRES: in a txn.
 Status PartitionEngine::Reload() {
-  cache_.clear();
-  pool_used_ = 0;
-  ids_.clear();
+  ReleaseCache();
   auto clock = store_->GetMeta(kClockKey);
   if (!clock.ok()) return clock.status();
   now_ = clock->has_value() ? std::stoll(**clock) : INT64_MIN;
@@ -59,8 +57,10 @@ Status PartitionEngine::BeginBatch() {
 
 void PartitionEngine::AbortBatch() {
   store_->Abort();
-  ids_.clear();
-  // Memory mirrors the last commit again.
+  // Memory mirrors the last commit again: nothing of the batch stays
+  // cached, even if the store cannot be read again just now.
+  ReleaseCache();
+  first_due_ = INT64_MIN;
   if (store_->Begin().ok()) {
     Status s = Reload();
     (void)s;
@@ -85,9 +85,7 @@ Status PartitionEngine::WriteBackCache() {
     SEGD_RETURN_IF_ERROR(store_->PutUser(u->user_id, id, buf_));
   }
   dirty_.clear();
-  cache_.clear();
-  pool_used_ = 0;
-  ids_.clear();
+  ReleaseCache();
   return Status::Ok();
 }
 
@@ -109,9 +107,32 @@ Status PartitionEngine::CommitBatch(const std::function<Status()>& before_commit
   return Status::Ok();
 }
 
+std::vector<std::unique_ptr<PartitionEngine::Loaded>>& PartitionEngine::FreeUsers() {
+  thread_local std::vector<std::unique_ptr<Loaded>> free;
+  return free;
+}
+
+void PartitionEngine::ReleaseCache() {
+  cache_.clear();
+  ids_.clear();
+  // At most a full cache's worth stays with the thread; the rest is freed.
+  auto& free = FreeUsers();
+  for (auto& u : in_use_) {
+    if (free.size() > options_.max_cached_users) break;
+    free.push_back(std::move(u));
+  }
+  in_use_.clear();
+}
+
 PartitionEngine::Loaded* PartitionEngine::CacheSlot(uint32_t id) {
-  if (pool_used_ == pool_.size()) pool_.push_back(std::make_unique<Loaded>());
-  Loaded* u = pool_[pool_used_++].get();
+  auto& free = FreeUsers();
+  if (free.empty()) {
+    in_use_.push_back(std::make_unique<Loaded>());
+  } else {
+    in_use_.push_back(std::move(free.back()));
+    free.pop_back();
+  }
+  Loaded* u = in_use_.back().get();
   cache_.emplace(id, u);
   return u;
 }
@@ -143,9 +164,10 @@ Result<PartitionEngine::Loaded*> PartitionEngine::LoadUncached(
     ClearUserRecord(&u->rec);
   }
   if (!decoded.ok()) {
-    // Not cached: the slot goes back to the pool.
+    // Not cached: the slot goes back to the thread's free users.
     cache_.erase(id);
-    --pool_used_;
+    FreeUsers().push_back(std::move(in_use_.back()));
+    in_use_.pop_back();
     return decoded;
   }
   ShapeState(*rules_, &u->rec.state);

@@ -192,13 +192,16 @@ class PartitionEngine {
   // once the clock reaches it. Adding a timer lowers it; removing one
   // leaves it a lower bound.
   int64_t first_due_ = INT64_MIN;
-  // This batch's users by dense id. Their Loaded objects are the first
-  // pool_used_ of pool_, and go back to it at the write-back with their
-  // vectors, which the next users loaded reuse (decoding in place): loading
-  // a user seldom allocates.
+  // This batch's users by dense id; in_use_ owns their Loaded objects.
+  // They come from, and at the write-back go back to, the free users of
+  // the thread (FreeUsers), with their vectors, which the next users loaded
+  // reuse (decoding in place): loading a user seldom allocates, and what is
+  // kept is bounded per thread, not per partition.
   std::unordered_map<uint32_t, Loaded*> cache_;
-  std::vector<std::unique_ptr<Loaded>> pool_;
-  size_t pool_used_ = 0;
+  std::vector<std::unique_ptr<Loaded>> in_use_;
+  static std::vector<std::unique_ptr<Loaded>>& FreeUsers();
+  // Empties the cache, its objects back to the thread's free users.
+  void ReleaseCache();
   std::unordered_map<std::string, uint32_t> ids_;  // user id → dense id, this batch
   // Scratch for Evaluate: a segment's membership bit is valid when its
   // stamp equals stamp_.

@@ -501,7 +501,19 @@ std::optional<std::string> WidenBigIntegers(std::string_view bytes,
     if (c == '{' || c == '[') ++depth;
     if (c == '}' || c == ']') --depth;
     if (c == ':' && depth == 1) {
-      id_value = std::find(id_fields.begin(), id_fields.end(), key) != id_fields.end();
+      std::string unescaped;
+      std::string_view name = key;
+      if (key.find('\\') != std::string_view::npos) {
+        // Compared as the parser reads it (a rare case: parsed on its own).
+        simdjson::dom::parser alone;
+        std::string quoted = "\"" + std::string(key) + "\"";
+        std::string_view text;
+        if (alone.parse(quoted).get_string().get(text) == simdjson::SUCCESS) {
+          unescaped = std::string(text);
+          name = unescaped;
+        }
+      }
+      id_value = std::find(id_fields.begin(), id_fields.end(), name) != id_fields.end();
     }
     if (c != '-' && (c < '0' || c > '9')) {
       ++i;

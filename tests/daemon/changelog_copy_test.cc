@@ -169,5 +169,76 @@ TEST_F(ChangelogCopyTest, ASeedInPartsWithWritesBetweenAddsUpToTheStore) {
   EXPECT_GT(want.size(), 2000u);
 }
 
+// The changelog turned on, off (writes go unrecorded) and on again: the
+// store is sent again from the start, and the first part withdraws the
+// mark the first time left in the topic, so that a restore between the
+// parts refuses the changelog instead of taking it for the whole store.
+TEST_F(ChangelogCopyTest, TurnedOffAndOnAgainTheStoreIsSentAgainAndTheOldMarkWithdrawn) {
+  auto src = Open("onoff", 16 << 20);
+  std::vector<ChangelogRecord> log;
+  auto take = [&] {
+    for (auto& w : src->TakeWrites()) log.push_back({std::string(1, w.db) + w.key, w.value});
+  };
+  auto write_users = [&](int version) {
+    for (int i = 0; i < 300; ++i) {
+      std::string user = "u" + std::to_string(i);
+      auto stored = src->GetUser(user);
+      ASSERT_TRUE(stored.ok());
+      uint32_t id = stored->has_value() ? (*stored)->id : src->NewUserId();
+      ASSERT_TRUE(src->PutUser(user, id, user + ":" + std::to_string(version)).ok());
+    }
+  };
+  auto complete = [&](const std::vector<ChangelogRecord>& records) {
+    auto dst = Open("onoff-dst" + std::to_string(records.size()), 16 << 20);
+    EXPECT_TRUE(
+        ApplyChangelog(dst.get(), records, {static_cast<int64_t>(records.size()), 0, 1}).ok());
+    EXPECT_TRUE(dst->Begin().ok());
+    auto done = ChangelogComplete(dst.get());
+    dst->Abort();
+    return done.ok() && *done;
+  };
+  // On: one batch sends everything, and the mark.
+  ASSERT_TRUE(src->Begin().ok());
+  write_users(1);
+  auto done = SendChangelogPart(src.get(), 100000);
+  ASSERT_TRUE(done.ok() && *done);
+  take();
+  ASSERT_TRUE(src->Commit().ok());
+  EXPECT_TRUE(complete(log));
+
+  // Off: the store forgets, and its writes reach no changelog.
+  src->set_capture(false);
+  ASSERT_TRUE(src->Begin().ok());
+  ASSERT_TRUE(ForgetChangelog(src.get()).ok());
+  write_users(2);
+  ASSERT_TRUE(src->Commit().ok());
+  ASSERT_TRUE(src->Begin().ok());
+  auto forgot = ChangelogComplete(src.get());
+  src->Abort();
+  ASSERT_TRUE(forgot.ok());
+  EXPECT_FALSE(*forgot);
+
+  // On again: parts of 50 keys, each batch with writes of its own.
+  src->set_capture(true);
+  int parts = 0;
+  for (bool all = false; !all;) {
+    ASSERT_TRUE(src->Begin().ok());
+    write_users(3 + parts);
+    auto part = SendChangelogPart(src.get(), 50);
+    ASSERT_TRUE(part.ok()) << part.status().ToString();
+    all = *part;
+    take();
+    ASSERT_TRUE(src->Commit().ok());
+    if (++parts == 1) {
+      EXPECT_FALSE(complete(log));  // the old mark is withdrawn
+    }
+  }
+  EXPECT_GT(parts, 3);
+  EXPECT_TRUE(complete(log));
+  auto dst = Open("onoff-final", 16 << 20);
+  ASSERT_TRUE(ApplyChangelog(dst.get(), log, {static_cast<int64_t>(log.size()), 0, 1}).ok());
+  EXPECT_EQ(Content(dst.get()), Content(src.get()));
+}
+
 }  // namespace
 }  // namespace segd

@@ -7,6 +7,7 @@
 
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "history.h"
@@ -229,6 +230,37 @@ TEST(EngineBatchTest, ReusedUsersGiveWhatFreshOnesGive) {
   EXPECT_EQ(stored, 40);
   tight.get()->Abort();
   roomy.get()->Abort();
+}
+
+// Decoded users go back to their thread when a batch ends, and engines of
+// other partitions (other rule sets) on that thread take them up: users
+// shaped under one rule set, reused under another, give what fresh ones
+// give (the same stream and rules on a new thread).
+TEST(EngineBatchTest, UsersLeftByAnotherRuleSetOnTheThreadGiveWhatFreshOnesGive) {
+  RuleSet mixed = Compile(kMixedRules);
+  RuleSet other = Compile(
+      "timezone: UTC\nsegments:\n"
+      "  - {id: twice, rule: 'count(visit, 3d) >= 2'}\n"
+      "  - {id: started, rule: 'dropped(start -> code, within 1h)'}\n"
+      "  - {id: rich, rule: 'sum(purchase.amount) > 300 and user.level > 2'}\n");
+  auto stream = MixedStream(2000, 11);
+  auto run = [&](const RuleSet& rules, const std::string& name) {
+    Store store(name);
+    auto engine = std::move(PartitionEngine::Open(&rules, store.get())).value();
+    std::string text;
+    for (size_t from = 0; from < stream.size(); from += 400) {
+      std::vector<Record> batch(stream.begin() + static_cast<ptrdiff_t>(from),
+                                stream.begin() + static_cast<ptrdiff_t>(from + 400));
+      text += Text(Batch(engine.get(), batch));
+    }
+    return text;
+  };
+  run(mixed, "shape-first");  // leaves users shaped by kMixedRules here
+  std::string reused = run(other, "shape-reused");
+  std::string fresh;
+  std::thread([&] { fresh = run(other, "shape-fresh"); }).join();
+  EXPECT_GT(std::count(fresh.begin(), fresh.end(), '\n'), 100);
+  EXPECT_EQ(reused, fresh);
 }
 
 }  // namespace

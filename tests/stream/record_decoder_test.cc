@@ -201,6 +201,8 @@ TEST_F(RecordDecoderTest, IntegersBeyond64BitsAreDoublesAndUserIdsTheirDigits) {
   EXPECT_EQ(Ok(R"({"x":{"user_id":123456789012345678901},"user_id":"u","ts":1,"event":"e"})")
                 .user_id,
             "u");
+  EXPECT_EQ(Ok(R"({"user\u005fid":123456789012345678901,"ts":1,"event":"e"})").user_id,
+            "123456789012345678901");  // the key as the parser reads it
   EXPECT_EQ(Reason(R"({"user_id":"u","ts":123456789012345678901,"event":"e"})"), "invalid_ts");
   EXPECT_THAT(detail_, HasSubstr("out of range"));
   UseSegment();

@@ -141,15 +141,12 @@ Result<PartitionEngine::Loaded*> PartitionEngine::LoadUser(uint32_t id, std::str
   if (auto it = cache_.find(id); it != cache_.end()) return it->second;
   auto stored = store_->GetUser(user_id);
   if (!stored.ok()) return stored.status();
-  return LoadUncached(id, user_id, *stored);
+  return LoadStored(id, user_id, *stored);
 }
 
-Result<PartitionEngine::Loaded*> PartitionEngine::LoadUncached(
+Result<PartitionEngine::Loaded*> PartitionEngine::LoadStored(
     uint32_t id, std::string_view user_id,
     const std::optional<PartitionStore::StoredUser>& stored) {
-  // Cached already when a timer loaded it (by id, not through ids_).
-  auto it = cache_.find(id);
-  if (it != cache_.end()) return it->second;
   if (stored.has_value() && stored->id != id) {
     return Status::Internal("user " + std::string(user_id) + " has dense id " +
                             std::to_string(stored->id) + ", not " + std::to_string(id));
@@ -334,7 +331,10 @@ Status PartitionEngine::Apply(const Record& record, std::vector<ChangeRecord>* o
     first = !stored->has_value();
     id = first ? store_->NewUserId() : (*stored)->id;
     ids_.emplace(record.user_id, id);
-    u = LoadUncached(id, record.user_id, *stored);
+    // Cached already when a timer loaded it (by id, not through ids_).
+    auto cached = first ? cache_.end() : cache_.find(id);
+    u = cached != cache_.end() ? Result<Loaded*>(cached->second)
+                               : LoadStored(id, record.user_id, *stored);
   }
   if (!u.ok()) return u.status();
   Loaded* user = *u;

@@ -121,9 +121,9 @@ class PartitionEngine {
   // The cached user `id`, or else the stored one; a user not stored yet
   // starts empty.
   Result<Loaded*> LoadUser(uint32_t id, std::string_view user_id);
-  // LoadUser of a user whose stored record (or its absence) the caller
-  // has just read; the cached user, if any, still comes first.
-  Result<Loaded*> LoadUncached(uint32_t id, std::string_view user_id,
+  // Caches user `id` from the stored record (or its absence) the caller
+  // has just read. REQUIRES: `id` is not cached.
+  Result<Loaded*> LoadStored(uint32_t id, std::string_view user_id,
                                const std::optional<PartitionStore::StoredUser>& stored);
   // A pool object cached under `id` (which is not cached yet). It still
   // holds an earlier user, for the caller to overwrite in place.

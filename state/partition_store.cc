@@ -195,11 +195,6 @@ void PartitionStore::Capture(char db, std::string_view key,
   }
 }
 
-Status PartitionStore::CaptureAll() {
-  auto rest = CaptureFrom("", SIZE_MAX);
-  return rest.status();
-}
-
 Result<std::optional<std::string>> PartitionStore::CaptureFrom(std::string_view from,
                                                                size_t max_keys) {
   // Positions: the database's letter, then the key to start at.

@@ -124,10 +124,9 @@ class PartitionStore {
   };
   void set_capture(bool on) { capture_ = on; }
   std::vector<Write> TakeWrites();
-  // Records every key of meta, users, timers and members as written (the
-  // first changelog of a store that existed before it had one).
-  Status CaptureAll();
-  // CaptureAll a part at a time: records up to `max_keys` keys from
+  // Records keys of meta, users, timers and members as written (the first
+  // changelog of a store that existed before it had one), a part at a
+  // time: up to `max_keys` keys from
   // position `from` ("" to begin; else what the previous call returned)
   // and returns where to go on from, or nullopt once every key is
   // recorded. Parts taken in successive transactions, each with that

@@ -8,8 +8,14 @@ force, linking nothing of segd — prints the change records it expects; and
 `segd replay` must print exactly those, per user, in order: id, change,
 cause and at.
 
+One run splits the stream into partitions by user id, as Kafka's Java
+client partitions keys (murmur2, written again here), and replays it with
+`segd replay --partitions N --workers 2`: each partition has its own clock
+(SEMANTICS.md §2), so the reference replays each partition's records on
+their own and the outputs must match partition by partition.
+
 Usage: run_differential.py SEGD SEGD_GEN SEGD_REFERENCE [--users N] [--days D]
-(--users defaults to $SEGD_DIFF_USERS, else 400; five seeds, so 2000 users)
+(--users defaults to $SEGD_DIFF_USERS, else 400; six seeds, so 2400 users)
 """
 import argparse
 import json
@@ -18,16 +24,70 @@ import subprocess
 import sys
 import tempfile
 
-# (seed, time zone, start day, segd replay batch size): zones whose DST
-# changes fall inside the generated weeks (two skip midnight, one shifts by
-# 30 minutes), and batches from one record up.
+# (seed, time zone, start day, segd replay batch size, partitions): zones
+# whose DST changes fall inside the generated weeks (two skip midnight, one
+# shifts by 30 minutes), batches from one record up, and one run on three
+# partitions.
 RUNS = [
-    (1, "America/New_York", "2025-10-20", 10000),
-    (2, "Europe/Berlin", "2026-03-15", 7),
-    (3, "America/Santiago", "2026-08-25", 1),
-    (4, "America/Havana", "2026-03-01", 100),
-    (5, "Australia/Lord_Howe", "2026-03-25", 33),
+    (1, "America/New_York", "2025-10-20", 10000, 1),
+    (2, "Europe/Berlin", "2026-03-15", 7, 1),
+    (3, "America/Santiago", "2026-08-25", 1, 1),
+    (4, "America/Havana", "2026-03-01", 100, 1),
+    (5, "Australia/Lord_Howe", "2026-03-25", 33, 1),
+    (6, "Europe/London", "2026-03-20", 50, 3),
 ]
+
+
+def murmur2(data):
+    """Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2)."""
+    m, h = 0x5BD1E995, (0x9747B28C ^ len(data)) & 0xFFFFFFFF
+    for i in range(0, len(data) - len(data) % 4, 4):
+        k = int.from_bytes(data[i:i + 4], "little")
+        k = (k * m) & 0xFFFFFFFF
+        k ^= k >> 24
+        k = (k * m) & 0xFFFFFFFF
+        h = ((h * m) & 0xFFFFFFFF) ^ k
+    tail = data[len(data) - len(data) % 4:]
+    if len(tail) == 3:
+        h ^= tail[2] << 16
+    if len(tail) >= 2:
+        h ^= tail[1] << 8
+    if len(tail) >= 1:
+        h ^= tail[0]
+        h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * m) & 0xFFFFFFFF
+    return h ^ (h >> 15)
+
+
+# Reference values of Kafka's murmur2 (the ones librdkafka's unit test of
+# its murmur2 partitioner checks).
+assert [murmur2(k) for k in (b"kafka", b"giberish123456789", b"1234", b"234", b"34", b"4",
+                             b"PreAmbleWillBeRemoved,ThePrePartThatIs")] == [
+    0xD067CF64, 0x8F552B0C, 0x9FC97B14, 0xE7C009CA, 0x873930DA, 0x5A4B5CA1, 0x78424F1C]
+
+
+def partition_of(line, partitions):
+    """The partition of a record line: its user id's, as a Kafka key. A line
+    without a usable user id is refused whichever partition reads it."""
+    try:
+        user = json.loads(line).get("user_id")
+    except (ValueError, AttributeError):
+        return 0
+    if isinstance(user, bool) or not isinstance(user, (str, int)):
+        return 0
+    return (murmur2(str(user).encode()) & 0x7FFFFFFF) % partitions
+
+
+def split(records, partitions, work):
+    paths = [os.path.join(work, f"records.p{i}.jsonl") for i in range(partitions)]
+    files = [open(p, "w") for p in paths]
+    with open(records) as f:
+        for line in f:
+            files[partition_of(line, partitions)].write(line)
+    for f in files:
+        f.close()
+    return paths
 
 
 def by_user(text):
@@ -45,18 +105,22 @@ def run(args, **kw):
     return proc
 
 
-def one(tool, seed, zone, start, batch, users, days, work):
+def one(tool, seed, zone, start, batch, partitions, users, days, work):
     rules, records = os.path.join(work, "rules.yaml"), os.path.join(work, "records.jsonl")
     gen = run([tool.gen, "--seed", str(seed), "--users", str(users), "--days", str(days),
                "--timezone", zone, "--start", start, "--rules-out", rules,
                "--records-out", records, "--require-coverage"])
-    expected = by_user(run([tool.reference, "--rules", rules, "--input", records]).stdout)
+    expected = {}
+    for path in split(records, partitions, work) if partitions > 1 else [records]:
+        # Each partition's users are its own: the outputs do not overlap.
+        expected.update(by_user(run([tool.reference, "--rules", rules, "--input", path]).stdout))
+    parts = ["--partitions", str(partitions), "--workers", "2"] if partitions > 1 else []
     got = by_user(run([tool.segd, "replay", "--rules", rules, "--input", records,
-                       "--batch", str(batch)]).stdout)
+                       "--batch", str(batch)] + parts).stdout)
     changes = sum(len(v) for v in expected.values())
     bad = sorted(u for u in set(expected) | set(got) if expected.get(u) != got.get(u))
     print(f"{'FAIL' if bad else 'ok  '} seed {seed} {zone}: {len(expected)} users with changes, "
-          f"{changes} changes, batch {batch}")
+          f"{changes} changes, batch {batch}, {partitions} partition(s)")
     for u in bad[:5]:
         e, g = expected.get(u, []), got.get(u, [])
         i = next(i for i in range(max(len(e), len(g)))
@@ -79,8 +143,8 @@ def main():
     tool = p.parse_args()
     ok = True
     with tempfile.TemporaryDirectory() as work:
-        for seed, zone, start, batch in RUNS:
-            ok &= one(tool, seed, zone, start, batch, tool.users, tool.days, work)
+        for seed, zone, start, batch, partitions in RUNS:
+            ok &= one(tool, seed, zone, start, batch, partitions, tool.users, tool.days, work)
     return 0 if ok else 1
 
 

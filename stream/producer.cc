@@ -21,7 +21,10 @@ Result<std::unique_ptr<TransactionalProducer>> TransactionalProducer::Create(
       {"enable.idempotence", "true"},
       // Same partition for a key as Kafka's Java clients.
       {"partitioner", "murmur2_random"},
-      {"linger.ms", "5"},
+      // A transaction's messages are all produced at once and flushed by
+      // its commit: waiting for more only delays the commit (p50 latency
+      // about 10 ms lower than with 5 ms, BENCHMARKS.md).
+      {"linger.ms", "0"},
       // A lost instance's open transaction holds its partitions' committed
       // offsets (and read_committed readers) until the broker aborts it:
       // keep that short, as Kafka Streams does. A batch's transaction lasts

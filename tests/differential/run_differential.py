@@ -9,7 +9,8 @@ force, linking nothing of segd — prints the change records it expects; and
 cause and at.
 
 One run splits the stream into partitions by user id, as Kafka's Java
-client partitions keys (murmur2, written again here), and replays it with
+client partitions keys (murmur2, written again in tests/kafka_murmur2.py),
+and replays it with
 `segd replay --partitions N --workers 2`: each partition has its own clock
 (SEMANTICS.md §2), so the reference replays each partition's records on
 their own and the outputs must match partition by partition.
@@ -24,6 +25,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from kafka_murmur2 import kafka_partition, murmur2  # noqa: E402
+
 # (seed, time zone, start day, segd replay batch size, partitions): zones
 # whose DST changes fall inside the generated weeks (two skip midnight, one
 # shifts by 30 minutes), batches from one record up, and one run on three
@@ -36,28 +40,6 @@ RUNS = [
     (5, "Australia/Lord_Howe", "2026-03-25", 33, 1),
     (6, "Europe/London", "2026-03-20", 50, 3),
 ]
-
-
-def murmur2(data):
-    """Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2)."""
-    m, h = 0x5BD1E995, (0x9747B28C ^ len(data)) & 0xFFFFFFFF
-    for i in range(0, len(data) - len(data) % 4, 4):
-        k = int.from_bytes(data[i:i + 4], "little")
-        k = (k * m) & 0xFFFFFFFF
-        k ^= k >> 24
-        k = (k * m) & 0xFFFFFFFF
-        h = ((h * m) & 0xFFFFFFFF) ^ k
-    tail = data[len(data) - len(data) % 4:]
-    if len(tail) == 3:
-        h ^= tail[2] << 16
-    if len(tail) >= 2:
-        h ^= tail[1] << 8
-    if len(tail) >= 1:
-        h ^= tail[0]
-        h = (h * m) & 0xFFFFFFFF
-    h ^= h >> 13
-    h = (h * m) & 0xFFFFFFFF
-    return h ^ (h >> 15)
 
 
 # Reference values of Kafka's murmur2 (the ones librdkafka's unit test of
@@ -76,7 +58,7 @@ def partition_of(line, partitions):
         return 0
     if isinstance(user, bool) or not isinstance(user, (str, int)):
         return 0
-    return (murmur2(str(user).encode()) & 0x7FFFFFFF) % partitions
+    return kafka_partition(str(user).encode(), partitions)
 
 
 def split(records, partitions, work):

@@ -20,35 +20,14 @@ import sys
 import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "tests"))
+from kafka_murmur2 import kafka_partition, murmur2  # noqa: E402
 RULES = os.path.join(REPO, "bench", "rules.yaml")
 N = 3
 
 
-def murmur2(data):
-    m, h = 0x5bd1e995, (0x9747b28c ^ len(data)) & 0xffffffff
-    for i in range(0, len(data) - len(data) % 4, 4):
-        k = int.from_bytes(data[i:i + 4], "little")
-        k = (k * m) & 0xffffffff
-        k ^= k >> 24
-        k = (k * m) & 0xffffffff
-        h = ((h * m) & 0xffffffff) ^ k
-    tail = len(data) & ~3
-    rest = len(data) % 4
-    if rest >= 3:
-        h ^= data[tail + 2] << 16
-    if rest >= 2:
-        h ^= data[tail + 1] << 8
-    if rest >= 1:
-        h ^= data[tail]
-        h = (h * m) & 0xffffffff
-    h ^= h >> 13
-    h = (h * m) & 0xffffffff
-    h ^= h >> 15
-    return h
-
-
 def partition_of(user):
-    return (murmur2(user.encode()) & 0x7fffffff) % N
+    return kafka_partition(user.encode(), N)
 
 
 def replay(segd, lines, *args):

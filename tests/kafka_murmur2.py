@@ -28,3 +28,10 @@ def kafka_partition(key, partitions):
     """The partition Kafka's Java clients (and librdkafka's murmur2
     partitioners) choose for a key."""
     return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+# Reference values (the ones librdkafka's unit test of its murmur2
+# partitioner checks): a wrong copy stops every test that imports it.
+assert [murmur2(k) for k in (b"kafka", b"giberish123456789", b"1234", b"234", b"34", b"4",
+                             b"PreAmbleWillBeRemoved,ThePrePartThatIs")] == [
+    0xD067CF64, 0x8F552B0C, 0x9FC97B14, 0xE7C009CA, 0x873930DA, 0x5A4B5CA1, 0x78424F1C]

@@ -336,7 +336,15 @@ def main():
             slow_stops = 0
             for k in range(a.kills):
                 time.sleep(rng.uniform(0.3, 1.2))
-                in_flight += work_in_flight()
+                # Then the first moment with work in flight (the gauges move
+                # after each batch; a fast segd is often idle between the
+                # producer's chunks), for up to a second.
+                hit = work_in_flight()
+                give_up = time.time() + 1.0
+                while not hit and time.time() < give_up:
+                    time.sleep(0.005)
+                    hit = work_in_flight()
+                in_flight += hit
                 if a.sigterm:
                     t0 = time.time()
                     segd_proc.send_signal(signal.SIGTERM)

@@ -12,7 +12,7 @@
 //   segd_bench_latency --brokers B --input T --output O --lines FILE
 //       [--rate 20000] [--seconds 60] [--probe-every-ms 10] [--probe-segment new_user]
 //       [--ts-start MS] [--count SEGMENT:CHANGE:N] [--settle-s 30] [--linger-ms 1]
-//       [--fetch-wait-ms 5]
+//       [--fetch-wait-ms 5] [--probes-out FILE]
 //
 // FILE holds load records as segd_loadgen --keyed writes them ("KEY<TAB>JSON"),
 // used in turn (from the start again when they run out). Each record's "ts"
@@ -24,6 +24,10 @@
 // --count SEGMENT:CHANGE:N also counts output records of SEGMENT with
 // CHANGE and reports when the N-th was seen (the midnight flip: when every
 // leave record is out), in seconds from the first record produced.
+//
+// --probes-out FILE writes one line per probe: when it was produced (ms from
+// the start), its latency and its produce → ack time (ms; -1 if never seen),
+// to line a tail up with a trace of the daemon.
 //
 // Prints one JSON object with the figures (milliseconds).
 #include <librdkafka/rdkafka.h>
@@ -56,6 +60,7 @@ struct Options {
   uint64_t count_target = 0;
   double settle_s = 30;
   std::string linger_ms = "1";
+  std::string probes_out;
   std::string fetch_wait_ms = "5";
 };
 
@@ -143,6 +148,7 @@ int main(int argc, char** argv) {
     else if (a == "--ts-start") o.ts_start = std::strtoll(v.c_str(), nullptr, 10);
     else if (a == "--settle-s") o.settle_s = std::atof(v.c_str());
     else if (a == "--linger-ms") o.linger_ms = v;
+    else if (a == "--probes-out") o.probes_out = v;
     else if (a == "--fetch-wait-ms") o.fetch_wait_ms = v;
     else if (a == "--count") {
       size_t c1 = v.find(':'), c2 = v.rfind(':');
@@ -339,6 +345,20 @@ int main(int argc, char** argv) {
   stop = true;
   reader.join();
 
+  if (!o.probes_out.empty()) {
+    std::lock_guard lock(probes.mu);
+    FILE* f = std::fopen(o.probes_out.c_str(), "w");
+    if (f == nullptr) {
+      std::fprintf(stderr, "segd_bench_latency: cannot write %s\n", o.probes_out.c_str());
+      return 1;
+    }
+    for (size_t i = 0; i < next_probe; ++i) {
+      std::fprintf(f, "%.1f %.1f %.1f\n", Ms(start, probes.sent[i]),
+                   probes.seen[i] == kNever ? -1.0 : Ms(probes.sent[i], probes.seen[i]),
+                   probes.acked[i] == kNever ? -1.0 : Ms(probes.sent[i], probes.acked[i]));
+    }
+    std::fclose(f);
+  }
   std::vector<double> total, acked, after_ack, during;
   size_t missing = 0;
   {

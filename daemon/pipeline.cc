@@ -273,7 +273,16 @@ Status Pipeline::CreateProducer() {
   int backoff = 100;
   while (!stop_) {
     Status s = producer_->InitTransactions(kKafkaTimeoutMs);
-    if (s.ok()) return s;
+    if (s.ok()) {
+      std::vector<std::string> topics = {config_.output_topic, config_.dead_letter_topic};
+      if (config_.changelog) {
+        for (const auto& input : config_.input_topics) {
+          topics.push_back(ChangelogTopic(config_, input));
+        }
+      }
+      producer_->LearnTopics(topics, 2000);
+      return s;
+    }
     if (s.code() != Status::Code::kUnavailable) return s;
     LogWarn("Producer init retrying", {{"error", s.message()}, {"backoff_ms", backoff}});
     Backoff(&backoff);

@@ -49,6 +49,12 @@ class TransactionalProducer {
   // Fences earlier producers with the same transactional id and completes
   // or aborts their open transaction. Once per producer.
   Status InitTransactions(int timeout_ms);
+  // Learns the topics' partitions now. librdkafka otherwise asks for a
+  // topic it has not produced to yet on its next periodic refresh of
+  // unknown topics (up to a second later), and a transaction's first
+  // records wait for it. Best effort: a topic it cannot learn now is
+  // learnt as before, when produced to.
+  void LearnTopics(const std::vector<std::string>& topics, int timeout_ms);
   Status BeginTransaction();
   // Queues one message in the open transaction; waits for queue room.
   Status Produce(const OutMessage& message);

@@ -24,6 +24,9 @@ const OptionSpec kOptions[] = {
      "LMDB map a new partition store starts with (preallocated; doubles when full)"},
     {"lmdb.sync", "bool", "true",
      "Flush every batch commit to disk before its Kafka commit (see Durability)"},
+    {"lmdb.write_map", "bool", "false",
+     "With lmdb.sync: write transactions into LMDB's memory map (MDB_WRITEMAP) instead of "
+     "copies written back at commit"},
     {"lmdb.sync_interval", "duration", "1s",
      "With lmdb.sync false: flush to disk at least this often (group commit); 0: leave it to the OS"},
     {"limits.max_window_days", "int", "400", "Longest relative window a rule may use, days"},
@@ -196,6 +199,7 @@ Config Build(const std::map<std::string, std::string>& values, std::vector<std::
                        b.Str("lmdb.initial_map_bytes"));
   }
   c.lmdb_sync = b.Bool("lmdb.sync");
+  c.lmdb_write_map = b.Bool("lmdb.write_map");
   c.lmdb_sync_interval_ms = b.Duration("lmdb.sync_interval");
   c.max_window_days = static_cast<int>(b.Int("limits.max_window_days"));
   b.Check(c.max_window_days > 0, "limits.max_window_days: must be positive");

@@ -183,6 +183,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024));
   replay->add_option("--workers", ro.workers, "Threads running the partitions")
       ->check(CLI::Range(1, 1024));
+  replay->add_flag("--write-map", ro.write_map,
+                   "Open the stores with MDB_WRITEMAP (as lmdb.write_map in segd run)");
   replay->add_option("--max-window-days", ro.max_window_days, "Longest relative window allowed")
       ->capture_default_str();
 

@@ -38,6 +38,7 @@ Result<std::unique_ptr<PartitionStore>> OpenPartitionStore(const Config& config,
   lo.initial_map_bytes = std::min(config.lmdb_initial_map_bytes, config.lmdb_max_map_bytes);
   lo.max_map_bytes = config.lmdb_max_map_bytes;
   lo.sync = config.lmdb_sync;
+  lo.writemap = config.lmdb_write_map;
   auto store = PartitionStore::Open(dir, lo);
   if (!store.ok()) return store.status();
   (*store)->set_capture(config.changelog);

@@ -124,11 +124,9 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
     std::string pdir = n == 1 ? dir : dir + "/p" + std::to_string(i);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
-    // With several workers, MDB_WRITEMAP costs more than it saves: writing
-    // back pages mapped by a process whose threads run on other cores means
-    // TLB shootdowns on each of them (BENCHMARKS.md, worker threads).
+    // MDB_WRITEMAP as `lmdb.write_map` (off unless asked: see LmdbOptions).
     LmdbOptions lo;
-    lo.writemap = options.workers <= 1;
+    lo.writemap = options.write_map;
     auto store = PartitionStore::Open(pdir, lo);
     if (!store.ok()) {
       err << "segd: " << store.status().ToString() << "\n";

@@ -50,7 +50,7 @@ Result<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const std::string& path,
   return env;
 }
 
-// The writer preallocates the data file to its map size (MDB_WRITEMAP) and
+// The writer preallocates the data file to its map size (lmdb.sync) and
 // may have grown the map after its last commit recorded the size, so the
 // reader maps the whole file; a later growth shows as MDB_MAP_RESIZED at
 // the next Begin, which adopts the new size.
@@ -134,7 +134,7 @@ Status LmdbEnv::Grow() {
 }
 
 Status LmdbEnv::Preallocate(uint64_t bytes) {
-  if (!options_.writemap) return Status::Ok();
+  if (!options_.sync) return Status::Ok();
   mdb_filehandle_t fd;
   SEGD_RETURN_IF_ERROR(FromMdb(mdb_env_get_fd(env_, &fd), "get_fd"));
   int rc = posix_fallocate(fd, 0, static_cast<off_t>(bytes));

@@ -28,10 +28,13 @@ struct LmdbOptions {
   // corrupt the file; without the write map it only loses the last commits).
   bool sync = true;
   // MDB_WRITEMAP: transactions write into the map instead of copies in
-  // memory (page cache, not process memory). The map's file is then
-  // preallocated as it grows, so a full disk is an error at Grow(), never a
-  // SIGBUS on a write through the map.
-  bool writemap = true;
+  // process memory written back at commit (`lmdb.write_map`). Off by
+  // default: the first write to each page after a commit's flush then
+  // takes a page fault (ext4's page_mkwrite), and with several writer
+  // threads the write-back sends TLB shootdowns to the other cores; without
+  // it batches were 35% shorter at 20k records/s and end to end 6% faster
+  // (BENCHMARKS.md). Only with `sync`.
+  bool writemap = false;
   // MDB_RDONLY: no write transaction, no folder or database created, no
   // preallocation; `initial_map_bytes` is ignored (the map covers the data
   // file). Safe while another process (a running segd) writes the same
@@ -79,7 +82,9 @@ class LmdbEnv {
   LmdbEnv() = default;
   static Result<std::unique_ptr<LmdbEnv>> OpenReadOnly(const std::string& path,
                                                        const LmdbOptions& options);
-  // With writemap, gives the data file real blocks up to `bytes`.
+  // With sync, gives the data file real blocks up to `bytes`, so a full disk
+  // is an error at Grow() (the map stays as it was), never a failed write
+  // of a commit (nor, with writemap, a SIGBUS on a write through the map).
   Status Preallocate(uint64_t bytes);
   MDB_env* env_ = nullptr;
   LmdbOptions options_;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <string>
 
@@ -90,6 +92,43 @@ TEST_F(LmdbEnvTest, MapFullIsReportedAndGrowthRecovers) {
   EXPECT_LE((*env)->map_bytes(), opts.max_map_bytes);
   EXPECT_GT(written, 200);
   EXPECT_LT(written, 1500);  // 1500 × 4 KB cannot fit in 4 MiB
+}
+
+// A durable store's data file gets real blocks up to the map's size when it
+// opens and whenever it grows, with or without the write map, so a full
+// disk fails the growth instead of a later commit; a store without sync is
+// not preallocated.
+TEST_F(LmdbEnvTest, DurableStoresArePreallocatedWithOrWithoutTheWriteMap) {
+  for (bool writemap : {false, true}) {
+    SCOPED_TRACE(writemap ? "write map" : "no write map");
+    std::filesystem::remove_all(dir_);
+    LmdbOptions opts;
+    opts.initial_map_bytes = 1 << 20;
+    opts.writemap = writemap;
+    auto env = LmdbEnv::Open(dir_, opts);
+    ASSERT_TRUE(env.ok()) << env.status().ToString();
+    auto allocated = [&] {
+      struct stat st;
+      EXPECT_EQ(::stat((dir_ / "data.mdb").c_str(), &st), 0);
+      return static_cast<uint64_t>(st.st_blocks) * 512;
+    };
+    EXPECT_GE(allocated(), uint64_t{1} << 20);
+    ASSERT_TRUE((*env)->Grow().ok());
+    EXPECT_GE(allocated(), uint64_t{2} << 20);
+    auto db = (*env)->OpenDb("users");
+    auto txn = (*env)->Begin(true);
+    ASSERT_TRUE((*txn)->Put(*db, "u1", "x").ok());
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  std::filesystem::remove_all(dir_);
+  LmdbOptions opts;
+  opts.initial_map_bytes = 1 << 20;
+  opts.sync = false;
+  auto env = LmdbEnv::Open(dir_, opts);
+  ASSERT_TRUE(env.ok());
+  struct stat st;
+  ASSERT_EQ(::stat((dir_ / "data.mdb").c_str(), &st), 0);
+  EXPECT_LT(static_cast<uint64_t>(st.st_blocks) * 512, uint64_t{1} << 20);
 }
 
 }  // namespace

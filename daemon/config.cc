@@ -24,7 +24,7 @@ const OptionSpec kOptions[] = {
      "LMDB map a new partition store starts with (preallocated; doubles when full)"},
     {"lmdb.sync", "bool", "true",
      "Flush every batch commit to disk before its Kafka commit (see Durability)"},
-    {"lmdb.write_map", "bool", "false",
+    {"lmdb.write_map", "bool", "true",
      "With lmdb.sync: write transactions into LMDB's memory map (MDB_WRITEMAP) instead of "
      "copies written back at commit"},
     {"lmdb.sync_interval", "duration", "1s",

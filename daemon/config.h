@@ -26,7 +26,7 @@ struct Config {
   uint64_t lmdb_max_map_bytes = 0;
   uint64_t lmdb_initial_map_bytes = 0;
   bool lmdb_sync = true;
-  bool lmdb_write_map = false;  // MDB_WRITEMAP (with lmdb_sync only)
+  bool lmdb_write_map = true;  // MDB_WRITEMAP (with lmdb_sync only)
   int64_t lmdb_sync_interval_ms = 0;  // with lmdb_sync off; 0: the OS decides
   int max_window_days = 400;
   ClockMode clock = ClockMode::kWall;

@@ -183,8 +183,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024));
   replay->add_option("--workers", ro.workers, "Threads running the partitions")
       ->check(CLI::Range(1, 1024));
-  replay->add_flag("--write-map", ro.write_map,
-                   "Open the stores with MDB_WRITEMAP (as lmdb.write_map in segd run)");
+  bool no_write_map = false;
+  replay->add_flag("--no-write-map", no_write_map,
+                   "Open the stores without MDB_WRITEMAP (lmdb.write_map: false in segd run); "
+                   "with several workers they never use it");
   replay->add_option("--max-window-days", ro.max_window_days, "Longest relative window allowed")
       ->capture_default_str();
 
@@ -247,6 +249,7 @@ int main(int argc, char** argv) {
   if (*check) return CheckCommand(rules_path, max_window_days);
   if (*replay) {
     ro.clock = replay_clock == "wall" ? ClockMode::kWall : ClockMode::kEvent;
+    ro.write_map = !no_write_map;
     ro.decoder.format = replay_format == "segment" ? InputFormat::kSegment : InputFormat::kSegd;
     return RunReplay(ro, std::cout, std::cerr);
   }

@@ -124,9 +124,12 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
     std::string pdir = n == 1 ? dir : dir + "/p" + std::to_string(i);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
-    // MDB_WRITEMAP as `lmdb.write_map` (off unless asked: see LmdbOptions).
+    // MDB_WRITEMAP as `lmdb.write_map` (see LmdbOptions), but never with
+    // several workers: writing back pages mapped by a process whose threads
+    // run on other cores means TLB shootdowns on each of them
+    // (BENCHMARKS.md, worker threads).
     LmdbOptions lo;
-    lo.writemap = options.write_map;
+    lo.writemap = options.write_map && options.workers <= 1;
     auto store = PartitionStore::Open(pdir, lo);
     if (!store.ok()) {
       err << "segd: " << store.status().ToString() << "\n";

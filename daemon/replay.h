@@ -24,7 +24,7 @@ struct ReplayOptions {
   int max_window_days = 400;
   int partitions = 1;  // the stream split by user id (murmur2, as Kafka's clients)
   int workers = 1;     // threads running the partitions
-  bool write_map = false;  // MDB_WRITEMAP, as `lmdb.write_map`
+  bool write_map = true;  // MDB_WRITEMAP with one worker, as `lmdb.write_map`
   DecoderOptions decoder;
 };
 

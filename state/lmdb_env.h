@@ -27,14 +27,16 @@ struct LmdbOptions {
   // false: MDB_NOSYNC, and no MDB_WRITEMAP (with both, a machine crash could
   // corrupt the file; without the write map it only loses the last commits).
   bool sync = true;
-  // MDB_WRITEMAP: transactions write into the map instead of copies in
-  // process memory written back at commit (`lmdb.write_map`). Off by
-  // default: the first write to each page after a commit's flush then
-  // takes a page fault (ext4's page_mkwrite), and with several writer
-  // threads the write-back sends TLB shootdowns to the other cores; without
-  // it batches were 35% shorter at 20k records/s and end to end 6% faster
-  // (BENCHMARKS.md). Only with `sync`.
-  bool writemap = false;
+  // MDB_WRITEMAP: transactions write into the map (page cache) instead of
+  // copies in process memory written back at commit (`lmdb.write_map`).
+  // Without it LMDB keeps, for the environment's life, as many page
+  // copies as its largest transaction wrote: a segment created over 10M
+  // users left 600 MiB of them. With it, the first write to each page
+  // after a commit's flush takes a page fault (ext4's page_mkwrite), and
+  // with several writer threads the write-back sends TLB shootdowns to the
+  // other cores: batches at 20k records/s were 35% longer (BENCHMARKS.md).
+  // Only with `sync`.
+  bool writemap = true;
   // MDB_RDONLY: no write transaction, no folder or database created, no
   // preallocation; `initial_map_bytes` is ignored (the map covers the data
   // file). Safe while another process (a running segd) writes the same

@@ -33,7 +33,7 @@ TEST_F(ConfigTest, DefaultsWithoutAFile) {
   EXPECT_EQ(c->max_future_skew_ms, 5 * 60 * 1000);
   EXPECT_EQ(c->transactional_id, "segd-segd-" + c->instance_id);
   EXPECT_TRUE(c->lmdb_sync);
-  EXPECT_FALSE(c->lmdb_write_map);
+  EXPECT_TRUE(c->lmdb_write_map);
 }
 
 TEST_F(ConfigTest, FileThenEnvironmentThenFlags) {
@@ -46,7 +46,7 @@ topics:
   input: [a, b]
 clock: event
 lmdb:
-  write_map: true
+  write_map: false
 )");
   setenv("SEGD_KAFKA_BROKERS", "env:2", 1);
   auto c = LoadConfig(path, {{"clock", "wall"}});
@@ -56,7 +56,7 @@ lmdb:
   EXPECT_EQ(c->kafka.consumer.at("fetch.max.bytes"), "1000");
   EXPECT_EQ(c->input_topics, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(c->clock, ClockMode::kWall);
-  EXPECT_TRUE(c->lmdb_write_map);
+  EXPECT_FALSE(c->lmdb_write_map);
 }
 
 TEST_F(ConfigTest, EveryProblemIsReportedWithItsPath) {

@@ -79,7 +79,8 @@ void TransactionalProducer::LearnTopics(const std::vector<std::string>& topics,
     const rd_kafka_metadata_t* md = nullptr;
     rd_kafka_resp_err_t err = rd_kafka_metadata(impl_->rk.get(), 0, rkt, &md, timeout_ms);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      LogWarn("Topic not known to the producer yet", {{"topic", topic}, {"error", rd_kafka_err2str(err)}});
+      LogWarn("Topic not known to the producer yet",
+              {{"topic", topic}, {"error", rd_kafka_err2str(err)}});
       continue;
     }
     rd_kafka_metadata_destroy(md);

@@ -40,7 +40,13 @@ Result<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const std::string& path,
   // An existing environment may be larger than the initial size: keep it.
   SEGD_RETURN_IF_ERROR(
       FromMdb(mdb_env_set_mapsize(env->env_, options.initial_map_bytes), "set_mapsize"));
-  unsigned flags = MDB_NOTLS | (options.sync ? 0 : MDB_NOSYNC) |
+  // MDB_NORDAHEAD: LMDB advises MADV_RANDOM on the map. The access is
+  // random, and readahead (on page faults) fills the page cache with large
+  // folios that a write through the map dirties whole: on ext4 with large
+  // folios, each durable commit wrote back 6x the pages it changed
+  // (BENCHMARKS.md). The read-only environments of `segd inspect`, which
+  // scan, keep readahead.
+  unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (options.sync ? 0 : MDB_NOSYNC) |
                    (env->options_.writemap ? MDB_WRITEMAP : 0);
   SEGD_RETURN_IF_ERROR(FromMdb(mdb_env_open(env->env_, path.c_str(), flags, 0640), "open " + path));
   MDB_envinfo info;

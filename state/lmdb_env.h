@@ -34,7 +34,8 @@ struct LmdbOptions {
   // users left 600 MiB of them. With it, the first write to each page
   // after a commit's flush takes a page fault (ext4's page_mkwrite), and
   // with several writer threads the write-back sends TLB shootdowns to the
-  // other cores: batches at 20k records/s were 35% longer (BENCHMARKS.md).
+  // other cores (BENCHMARKS.md: latency at 20k records/s was the same with
+  // and without it once the stores used MDB_NORDAHEAD).
   // Only with `sync`.
   bool writemap = true;
   // MDB_RDONLY: no write transaction, no folder or database created, no

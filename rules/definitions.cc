@@ -479,6 +479,8 @@ Status PartitionEngine::MigrateSegments(std::vector<ChangeRecord>* out) {
         return true;
       },
       [&](uint32_t id, Loaded* u) -> Status {
+        // Its record is rewritten in the new layout, changed or not.
+        u->dirty = true;
         SEGD_RETURN_IF_ERROR(FirePending(id, u, out));
         Evaluate(id, u, segs, now_, ChangeCause::kDefinition, out, /*definition=*/true);
         return Reschedule(id, u, nullptr, now_);

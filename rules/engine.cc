@@ -204,12 +204,12 @@ void PartitionEngine::Evaluate(uint32_t id, Loaded* u, const std::vector<int>& s
     c.segment = rules_->segments()[s].id;
     c.generation = generations_[s];
     c.n = u->rec.BumpChanges(static_cast<uint32_t>(s));
+    u->dirty = true;
     c.change = member ? ChangeKind::kEnter : ChangeKind::kLeave;
     c.cause = cause;
     c.at_ms = at;
     out->push_back(std::move(c));
   }
-  u->dirty = true;
 }
 
 // Recomputes the scheduled next change after `from` of each time-dependent
@@ -223,8 +223,12 @@ Status PartitionEngine::Reschedule(uint32_t id, Loaded* u, const std::vector<int
   if (!rec.scheduled) {
     segs = nullptr;
     rec.scheduled = true;
+    u->dirty = true;
   }
-  if (segs == nullptr) rec.next.clear();
+  if (segs == nullptr && !rec.next.empty()) {
+    rec.next.clear();
+    u->dirty = true;
+  }
   EvalInput in{&rec.state, u->user_id, from, &lists_, nullptr};
   for (int s : segs ? *segs : time_segments_) {
     if (!rules_->segments()[s].time_dependent) continue;
@@ -233,12 +237,15 @@ Status PartitionEngine::Reschedule(uint32_t id, Loaded* u, const std::vector<int
     auto it = std::lower_bound(rec.next.begin(), rec.next.end(), std::make_pair(seg, INT64_MIN));
     bool found = it != rec.next.end() && it->first == seg;
     if (t == kNever) {
-      if (found) rec.next.erase(it);
+      if (!found) continue;
+      rec.next.erase(it);
     } else if (found) {
+      if (it->second == t) continue;
       it->second = t;
     } else {
       rec.next.insert(it, {seg, t});
     }
+    u->dirty = true;
   }
   int64_t next = kNever;
   for (const auto& [seg, t] : rec.next) {
@@ -340,6 +347,7 @@ Status PartitionEngine::Apply(const Record& record, std::vector<ChangeRecord>* o
   Loaded* user = *u;
   SEGD_RETURN_IF_ERROR(FirePending(id, user, out));
   ApplyRecord(*rules_, evaluator_.calendar(), record, now_, &user->rec.state);
+  user->dirty = true;
   if (first) {
     Evaluate(id, user, all_segments_, now_, ChangeCause::kEvent, out);
     return Reschedule(id, user, nullptr, now_);

@@ -113,7 +113,7 @@ class PartitionEngine {
   struct Loaded {
     UserRecord rec;
     std::string user_id;
-    bool dirty = false;
+    bool dirty = false;  // differs from the stored record: written back
   };
 
   PartitionEngine(const RuleSet* rules, PartitionStore* store, EngineOptions options);

@@ -240,6 +240,46 @@ TEST(SegmentCreationTest, AUserThatDoesNotDecodeIsNamed) {
 // migration, so users are written in the transaction already and the scan
 // cannot read ahead in the last commit; it runs in the transaction, on 3
 // threads here, and must give what it gives on one, then and afterwards.
+// A segment without emit_initial that most users enter changes only the
+// memberships: no user record is written again (the write-back of every
+// entering user was most of a creation's cost), and the segment holds its
+// members all the same, as a record arriving afterwards shows.
+TEST(SegmentCreationTest, EnterersWithoutRecordsOutAreNotWrittenAgain) {
+  RuleSet old_rules = Compile(kOld);
+  RuleSet appended = Compile(std::string(kOld) + "  - {id: visited_ever, rule: 'did(visit)'}\n");
+  std::vector<Record> before = History(7, 6000, kT0, kT0 + 40 * kDay, 30000);
+  Store store("quiet-creation");
+  // Every timer due by the last record has fired: none is left due.
+  Feed(old_rules, store.get(), before, SIZE_MAX);
+  size_t written = 99;
+  auto created = Feed(appended, store.get(), {}, SIZE_MAX, &written, 2);
+  EXPECT_TRUE(created.empty());
+  EXPECT_EQ(written, 0u);
+  auto engine = std::move(PartitionEngine::Open(&appended, store.get())).value();
+  ASSERT_FALSE(engine->NeedsMigration());
+  EXPECT_GT(engine->memberships().Count(3), 4000u);  // visited_ever
+  // A visitor's next visit changes nothing; a first visit enters.
+  std::vector<ChangeRecord> out;
+  ASSERT_TRUE(engine->BeginBatch().ok());
+  std::string visitor;
+  for (const Record& r : before) {
+    if (r.event == "visit") visitor = r.user_id;
+  }
+  for (const Record& r :
+       {Event(visitor, "visit", kT0 + 40 * kDay), Event("new", "visit", kT0 + 40 * kDay)}) {
+    ASSERT_TRUE(engine->AdvanceTo(r.ts_ms, &out).ok());
+    ASSERT_TRUE(engine->Apply(r, &out).ok());
+  }
+  ASSERT_TRUE(engine->CommitBatch().ok());
+  auto entered = std::count_if(out.begin(), out.end(), [](const ChangeRecord& c) {
+    return c.segment == "visited_ever";
+  });
+  EXPECT_EQ(entered, 1);
+  EXPECT_TRUE(std::any_of(out.begin(), out.end(), [](const ChangeRecord& c) {
+    return c.segment == "visited_ever" && c.user_id == "new" && c.change == ChangeKind::kEnter;
+  }));
+}
+
 TEST(SegmentCreationTest, TheScanInTheTransactionOnSeveralThreadsGivesWhatOneGives) {
   RuleSet old_rules = Compile(kOld);
   RuleSet appended = Compile(std::string(kOld) + kNew);

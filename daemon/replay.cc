@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <span>
 #include <vector>
 
 #include "common/clock.h"
@@ -46,7 +47,7 @@ void PrintRejection(std::ostream& err, size_t line, const Rejection& why) {
 // Runs one batch through the engine; on a full map grows it and redoes the
 // batch, so what is printed is always what was committed.
 Status RunBatch(rules::PartitionEngine& engine, PartitionStore& store, ClockMode clock,
-                const std::vector<Line>& batch, std::string* out) {
+                std::span<const Line> batch, std::string* out) {
   std::vector<ChangeRecord> changes;
   while (true) {
     changes.clear();
@@ -111,7 +112,10 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
   struct Part {
     std::unique_ptr<PartitionStore> store;
     std::unique_ptr<rules::PartitionEngine> engine;
+    // The batch is batch[0, used): the Lines past it are kept for their
+    // records' capacity, which the next lines decode into.
     std::vector<Line> batch;
+    size_t used = 0;
     std::string out;
     Status status = Status::Ok();
   };
@@ -196,29 +200,33 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
     in = &file_in;
   }
   RecordDecoder decoder(options.decoder);
+  Record record;
   std::string text;
   size_t number = 0;
   auto flush = [&]() -> bool {
     bool ok = run([&](Part& p) {
-      if (p.batch.empty()) return Status::Ok();
-      return RunBatch(*p.engine, *p.store, options.clock, p.batch, &p.out);
+      if (p.used == 0) return Status::Ok();
+      return RunBatch(*p.engine, *p.store, options.clock,
+                      std::span<const Line>(p.batch.data(), p.used), &p.out);
     });
-    for (Part& p : parts) p.batch.clear();
+    for (Part& p : parts) p.used = 0;
     return ok;
   };
   while (std::getline(*in, text)) {
     ++number;
     if (text.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank line
-    Line line{number, {}};
     MessageContext ctx;
     if (options.clock == ClockMode::kWall) ctx.max_ts = WallMs() + 5 * 60 * 1000;
-    if (auto why = decoder.Decode(text, ctx, &line.record)) {
+    if (auto why = decoder.Decode(text, ctx, &record)) {
       PrintRejection(err, number, *why);
       continue;
     }
-    Part& p = parts[n == 1 ? 0 : KafkaPartitionOf(line.record.user_id, n)];
-    p.batch.push_back(std::move(line));
-    if (p.batch.size() >= options.batch_records && !flush()) return 1;
+    Part& p = parts[n == 1 ? 0 : KafkaPartitionOf(record.user_id, n)];
+    if (p.used == p.batch.size()) p.batch.emplace_back();
+    Line& line = p.batch[p.used++];
+    line.number = number;
+    std::swap(line.record, record);  // `record` takes the slot's old capacity
+    if (p.used >= options.batch_records && !flush()) return 1;
   }
   if (!flush()) return 1;
   if (!run([&](Part& p) { return DrainTimers(*p.engine, *p.store, options.clock, &p.out); })) {

@@ -30,13 +30,14 @@ struct LmdbOptions {
   // MDB_WRITEMAP: transactions write into the map (page cache) instead of
   // copies in process memory written back at commit (`lmdb.write_map`).
   // Without it LMDB keeps, for the environment's life, as many page
-  // copies as its largest transaction wrote: a segment created over 10M
-  // users left 600 MiB of them. With it, the first write to each page
-  // after a commit's flush takes a page fault (ext4's page_mkwrite), and
-  // with several writer threads the write-back sends TLB shootdowns to the
-  // other cores (BENCHMARKS.md: latency at 20k records/s was the same with
-  // and without it once the stores used MDB_NORDAHEAD).
-  // Only with `sync`.
+  // copies as its largest transaction wrote: one that rewrote half a
+  // million of 10M users left 600 MiB of them, and a rule change that
+  // carries every user over writes them all. With it, the first write to
+  // each page after a commit's flush takes a page fault (ext4's
+  // page_mkwrite), and with several writer threads the write-back sends
+  // TLB shootdowns to the other cores (BENCHMARKS.md: latency at 20k
+  // records/s was the same with and without it once the stores used
+  // MDB_NORDAHEAD). Only with `sync`.
   bool writemap = true;
   // MDB_RDONLY: no write transaction, no folder or database created, no
   // preallocation; `initial_map_bytes` is ignored (the map covers the data

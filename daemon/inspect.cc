@@ -32,7 +32,11 @@ bool IsStore(const fs::path& dir) { return fs::exists(dir / "data.mdb"); }
 Result<std::vector<fs::path>> PartitionDirs(const std::string& data_dir) {
   std::error_code ec;
   if (!fs::is_directory(data_dir, ec)) return Status::NotFound("no data folder " + data_dir);
-  if (IsStore(data_dir)) return std::vector<fs::path>{fs::path(data_dir)};
+  if (IsStore(data_dir)) {
+    fs::path dir(data_dir);
+    if (!dir.has_filename()) dir = dir.parent_path();  // "events-0/": named events-0
+    return std::vector<fs::path>{dir};
+  }
   std::vector<std::tuple<std::string, long long, fs::path>> found;
   for (const auto& entry : fs::directory_iterator(data_dir, ec)) {
     if (!entry.is_directory() || !IsStore(entry.path())) continue;
@@ -114,19 +118,39 @@ std::string SegmentList(const rules::RuleSet& rules) {
   return out.empty() ? "none" : out;
 }
 
+// The folder whose catalog.json (the admin API's segments and uploaded
+// lists, which `segd run` keeps in its data_dir) goes with `data_dir`: the
+// data_dir itself, or the data_dir a partition store is in.
+std::string CatalogDir(const std::string& data_dir) {
+  std::error_code ec;
+  fs::path dir(data_dir);
+  if (fs::exists(dir / "catalog.json", ec)) return data_dir;
+  fs::path parent = fs::absolute(dir, ec).lexically_normal();
+  if (!parent.has_filename()) parent = parent.parent_path();  // a trailing slash
+  parent = parent.parent_path();
+  if (fs::exists(dir / "data.mdb", ec) && fs::exists(parent / "catalog.json", ec)) {
+    return parent.string();
+  }
+  return data_dir;
+}
+
 }  // namespace
 
 int RunInspectUser(const InspectOptions& options, std::ostream& out, std::ostream& err) {
-  std::optional<rules::RuleSet> given;
+  std::shared_ptr<const rules::RuleSet> given;
   std::optional<rules::StaticLists> lists;
   if (!options.rules_path.empty()) {
+    // The rule file, then what the admin API added (segments, uploaded
+    // lists) as the data folder's catalog.json holds it: the rule set the
+    // running segd compiles.
     std::vector<RuleError> warnings;
-    auto r = LoadRuleSet(options.rules_path, options.max_window_days, &warnings);
-    if (!r.ok()) {
-      err << "segd: " << r.status().message() << "\n";
+    auto catalog = Catalog::Open(options.rules_path, CatalogDir(options.data_dir),
+                                 options.max_window_days, &warnings);
+    if (!catalog.ok()) {
+      err << "segd: " << catalog.status().message() << "\n";
       return 2;
     }
-    given.emplace(std::move(r).value());
+    given = (*catalog)->rules();
     lists.emplace(*given);
   }
   auto dirs = PartitionDirs(options.data_dir);
@@ -136,7 +160,7 @@ int RunInspectUser(const InspectOptions& options, std::ostream& out, std::ostrea
   }
   int found = 0;
   for (const fs::path& dir : *dirs) {
-    auto p = OpenPartition(dir, given ? &*given : nullptr);
+    auto p = OpenPartition(dir, given.get());
     if (!p.ok()) {
       err << "segd: " << p.status().message() << "\n";
       return 1;

@@ -12,8 +12,10 @@ namespace segd {
 struct InspectOptions {
   std::string user;
   std::string data_dir;
-  // The rule set to read the state with; empty: the one stored with each
-  // partition's state (no lists: in_list is false).
+  // The rule file to read the state with, with the admin API's segments
+  // and uploaded lists from the data_dir's catalog.json when there is one;
+  // empty: the rule set stored with each partition's state (no lists:
+  // in_list is false).
   std::string rules_path;
   std::string explain;  // a segment id: explain it; empty: describe the user
   bool json = false;

@@ -202,8 +202,9 @@ int main(int argc, char** argv) {
                            "A partition store folder, or a data_dir of <topic>-<partition> folders")
       ->required();
   inspect_user->add_option("--rules", io.rules_path,
-                           "Read the state with this rule file (default: the rule set stored with "
-                           "the state, which has no lists)");
+                           "Read the state with this rule file and the data_dir's catalog.json "
+                           "(the admin API's segments and uploaded lists; default: the rule set "
+                           "stored with the state, which has no lists)");
   inspect_user->add_option("--explain", io.explain,
                            "Explain this segment: every term's value and verdict, and the next "
                            "change by time");

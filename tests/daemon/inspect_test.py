@@ -10,7 +10,9 @@ Each golden case's records are split over two partitions by user
 - every explained next change that flips is an instant at which the engine
   emits a time-caused change for that user and segment: a probe record at
   the earliest such instant makes replay emit exactly those;
-- both commands work while another `segd replay` holds the folder open.
+- both commands work while another `segd replay` holds the folder open;
+- with `--rules`, inspect reads the lists uploaded through the admin API
+  from the data_dir's catalog.json.
 
 Usage: inspect_test.py SEGD_BINARY CASES_DIR
 """
@@ -189,6 +191,48 @@ def check_while_running(segd, case_dir, failures):
             failures.append(f"explain of an unknown segment: {r.returncode} {r.stderr}")
 
 
+def check_uploaded_lists(segd, failures):
+    """With --rules, inspect reads the lists uploaded through the admin API
+    (and the API's segments) from the data_dir's catalog.json, as segd run
+    keeps them there: given the data_dir or one of its partition stores."""
+    rules_text = ("timezone: UTC\nsegments:\n"
+                  "  - id: vip_visitor\n    rule: in_list(\"vip\") and did(visit)\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        rules = os.path.join(tmp, "rules.yaml")
+        with open(rules, "w") as f:
+            f.write(rules_text)
+        data = os.path.join(tmp, "data")
+        replay(segd, rules, ['{"user_id":"u1","ts":1763856000000,"event":"visit"}\n',
+                             '{"user_id":"u2","ts":1763856001000,"event":"visit"}\n'],
+               os.path.join(data, "events-0"))
+
+        def verdicts(data_arg):
+            out = {}
+            for user in ("u1", "u2"):
+                r = run([segd, "inspect", "user", user, "--data", data_arg, "--rules", rules,
+                         "--explain", "vip_visitor", "--json"])
+                if r.returncode != 0:
+                    failures.append(f"inspect {user} --data {data_arg}: {r.returncode} {r.stderr}")
+                    return None
+                x = json.loads(r.stdout)
+                if x["partition"] != "events-0":
+                    failures.append(f"inspect --data {data_arg} named the partition "
+                                    f"{x['partition']!r}")
+                out[user] = x["verdict"]
+            return out
+
+        if verdicts(data) != {"u1": False, "u2": False}:
+            failures.append("in_list true before any list was uploaded")
+        with open(os.path.join(data, "catalog.json"), "w") as f:
+            json.dump({"version": 1, "mirror": False, "segments": [],
+                       "lists": [{"name": "vip", "updated_ms": 0, "users": ["u1"]}]}, f)
+        for data_arg in (data, os.path.join(data, "events-0"), os.path.join(data, "events-0/")):
+            got = verdicts(data_arg)
+            if got != {"u1": True, "u2": False}:
+                failures.append(f"uploaded list not read from catalog.json (--data {data_arg}): "
+                                f"{got}")
+
+
 def main():
     segd, cases = sys.argv[1], sys.argv[2]
     failures = []
@@ -197,6 +241,7 @@ def main():
         for part in (0.3, 0.6, 1.0):
             checked += check_case(segd, os.path.join(cases, case), failures, part) or 0
     check_while_running(segd, os.path.join(cases, sorted(os.listdir(cases))[1]), failures)
+    check_uploaded_lists(segd, failures)
     for f in failures:
         print("FAIL", f)
     print(f"{checked} segments checked, {len(PROBES)} probes over {sum(PROBES)} explained "

@@ -8,7 +8,6 @@
 namespace segd {
 
 namespace {
-constexpr char kBaseKey[] = "changelog_base";
 }  // namespace
 
 std::string ChangelogBase::Encode() const {
@@ -30,12 +29,12 @@ bool ChangelogBase::Decode(std::string_view text, ChangelogBase* out) {
 }
 
 Status WriteChangelogBase(PartitionStore* store, const ChangelogBase& base) {
-  return store->PutMeta(kBaseKey, base.Encode());
+  return store->PutMeta(meta_key::kChangelogBase, base.Encode());
 }
 
 Result<std::optional<ChangelogBase>> ReadChangelogBase(PartitionStore* store) {
   SEGD_RETURN_IF_ERROR(store->Begin());
-  auto text = store->GetMeta(kBaseKey);
+  auto text = store->GetMeta(meta_key::kChangelogBase);
   store->Abort();
   if (!text.ok()) return text.status();
   ChangelogBase b;
@@ -76,23 +75,23 @@ Result<bool> ChangelogComplete(PartitionStore* store) {
 }
 
 Result<bool> SendChangelogPart(PartitionStore* store, size_t max_keys) {
-  auto from = store->GetMeta(kChangelogSeedKey);
+  auto from = store->GetMeta(meta_key::kChangelogSeed);
   if (!from.ok()) return from.status();
   if (!from->has_value()) SEGD_RETURN_IF_ERROR(store->DeleteMeta(kChangelogMarkKey));
   auto next = store->CaptureFrom(from->value_or(""), max_keys);
   if (!next.ok()) return next.status();
   if (next->has_value()) {
-    SEGD_RETURN_IF_ERROR(store->PutMeta(kChangelogSeedKey, **next));
+    SEGD_RETURN_IF_ERROR(store->PutMeta(meta_key::kChangelogSeed, **next));
     return false;
   }
-  SEGD_RETURN_IF_ERROR(store->DeleteMeta(kChangelogSeedKey));
+  SEGD_RETURN_IF_ERROR(store->DeleteMeta(meta_key::kChangelogSeed));
   SEGD_RETURN_IF_ERROR(store->PutMeta(kChangelogMarkKey, "1"));
   return true;
 }
 
 Status ForgetChangelog(PartitionStore* store) {
   SEGD_RETURN_IF_ERROR(store->DeleteMeta(kChangelogMarkKey));
-  return store->DeleteMeta(kChangelogSeedKey);
+  return store->DeleteMeta(meta_key::kChangelogSeed);
 }
 
 }  // namespace segd

@@ -62,7 +62,6 @@ Status ApplyChangelog(PartitionStore* store, const std::vector<ChangelogRecord>&
 // can stand for the store (a restore refuses one without it); meta
 // `changelog_seed` (never itself sent) holds where the next part starts.
 inline constexpr char kChangelogMarkKey[] = "changelog";
-inline constexpr char kChangelogSeedKey[] = "changelog_seed";
 
 // Whether the store's whole content is in its changelog (in its open
 // transaction).

@@ -19,8 +19,6 @@ namespace segd {
 
 namespace {
 
-constexpr char kStoreIdKey[] = "store_id";
-constexpr char kOffsetKey[] = "input_offset";
 
 std::string NewStoreId() {
   std::random_device rd;
@@ -125,13 +123,13 @@ void Partition::MaybeSync() {
 // Reads the store's identity, input position and undelivered outbox.
 Status Partition::Load() {
   SEGD_RETURN_IF_ERROR(store_->Begin());
-  auto id = store_->GetMeta(kStoreIdKey);
+  auto id = store_->GetMeta(meta_key::kStoreId);
   if (!id.ok()) return id.status();
   if (id->has_value()) {
     store_id_ = **id;
   } else {
     store_id_ = NewStoreId();
-    SEGD_RETURN_IF_ERROR(store_->PutMeta(kStoreIdKey, store_id_));
+    SEGD_RETURN_IF_ERROR(store_->PutMeta(meta_key::kStoreId, store_id_));
   }
   if (config_->changelog) {
     auto seeded = ChangelogComplete(store_.get());
@@ -143,7 +141,7 @@ Status Partition::Load() {
     SEGD_RETURN_IF_ERROR(ForgetChangelog(store_.get()));
     changelog_seeded_ = false;
   }
-  auto offset = store_->GetMeta(kOffsetKey);
+  auto offset = store_->GetMeta(meta_key::kInputOffset);
   if (!offset.ok()) return offset.status();
   next_offset_ = offset->has_value() ? std::stoll(**offset) : -1;
   Status bad = Status::Ok();
@@ -165,7 +163,7 @@ Status Partition::Load() {
     last_seq_ = seq;
   }));
   SEGD_RETURN_IF_ERROR(bad);
-  auto last = store_->GetMeta("last_seq");
+  auto last = store_->GetMeta(meta_key::kLastSeq);
   if (!last.ok()) return last.status();
   if (last->has_value()) last_seq_ = std::stoull(**last);
   delivered_seq_ = deleted_seq_ = undelivered_.empty() ? last_seq_ : undelivered_.front().seq - 1;
@@ -304,9 +302,9 @@ Status Partition::Restore(const DeliveryMarker& marker, int64_t offset) {
   // own, all delivered) is emptied.
   SEGD_RETURN_IF_ERROR(store_->Begin());
   Status s = store_->ClearOutbox();
-  if (s.ok()) s = store_->PutMeta(kStoreIdKey, NewStoreId());
-  if (s.ok()) s = store_->PutMeta(kOffsetKey, std::to_string(offset));
-  if (s.ok()) s = store_->PutMeta("last_seq", std::to_string(marker.seq));
+  if (s.ok()) s = store_->PutMeta(meta_key::kStoreId, NewStoreId());
+  if (s.ok()) s = store_->PutMeta(meta_key::kInputOffset, std::to_string(offset));
+  if (s.ok()) s = store_->PutMeta(meta_key::kLastSeq, std::to_string(marker.seq));
   if (s.ok()) s = WriteChangelogBase(store_.get(), ChangelogBase{*end, marker.seq, WallMs()});
   if (s.ok()) s = store_->Recount();
   if (s.ok()) s = store_->Commit();
@@ -463,7 +461,7 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages, Rec
         p.message, &buf);
     s = store_->PutOutbox(p.seq, buf);
   }
-  if (s.ok() && next >= 0) s = store_->PutMeta(kOffsetKey, std::to_string(next));
+  if (s.ok() && next >= 0) s = store_->PutMeta(meta_key::kInputOffset, std::to_string(next));
   uint64_t backlog = 0;
   if (s.ok() && engine_->timer_budget_spent()) {
     auto due =
@@ -512,7 +510,7 @@ Status Partition::RunBatch(const std::vector<const InputMessage*>& messages, Rec
         produced->push_back(std::move(p));
       }
     }
-    return store_->PutMeta("last_seq", std::to_string(seq));
+    return store_->PutMeta(meta_key::kLastSeq, std::to_string(seq));
   };
   SEGD_RETURN_IF_ERROR(engine_->CommitBatch(before_commit));  // aborts by itself on failure
   if (config_->changelog && seeded && !changelog_seeded_) {

@@ -101,7 +101,7 @@ Status Standbys::OpenCopy(const TopicPartition& tp) {
   auto base = ReadChangelogBase(copy.store.get());
   if (!base.ok()) return base.status();
   SEGD_RETURN_IF_ERROR(copy.store->Begin());
-  auto seq = copy.store->GetMeta("last_seq");
+  auto seq = copy.store->GetMeta(meta_key::kLastSeq);
   copy.store->Abort();
   if (!seq.ok()) return seq.status();
   uint64_t last_seq = seq->has_value() ? std::stoull(**seq) : 0;

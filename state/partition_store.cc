@@ -131,7 +131,7 @@ Status PartitionStore::Load() {
   if (read_only()) {
     auto reader = Read();
     if (!reader.ok()) return reader.status();
-    auto version = (*reader)->GetMeta("schema_version");
+    auto version = (*reader)->GetMeta(meta_key::kSchemaVersion);
     if (!version.ok()) return version.status();
     if (!version->has_value() || **version != std::to_string(kSchemaVersion)) {
       return Status::FailedPrecondition(
@@ -144,10 +144,10 @@ Status PartitionStore::Load() {
     return Status::Ok();
   }
   SEGD_RETURN_IF_ERROR(Begin());
-  auto version = GetMeta("schema_version");
+  auto version = GetMeta(meta_key::kSchemaVersion);
   if (!version.ok()) return version.status();
   if (!version->has_value()) {
-    SEGD_RETURN_IF_ERROR(PutMeta("schema_version", std::to_string(kSchemaVersion)));
+    SEGD_RETURN_IF_ERROR(PutMeta(meta_key::kSchemaVersion, std::to_string(kSchemaVersion)));
   } else if (**version != std::to_string(kSchemaVersion)) {
     Abort();
     return Status::FailedPrecondition("state schema version " + **version +
@@ -174,8 +174,12 @@ Status PartitionStore::Begin() {
 // Meta keys that are not state: the store's identity and its position
 // come from the committed marker and offset when a store is restored.
 static bool UncapturedMeta(std::string_view key) {
-  return key == "store_id" || key == "input_offset" || key == "last_seq" ||
-         key == "schema_version" || key == "changelog_base" || key == "changelog_seed";
+  using namespace meta_key;
+  for (const char* k :
+       {kStoreId, kInputOffset, kLastSeq, kSchemaVersion, kChangelogBase, kChangelogSeed}) {
+    if (key == k) return true;
+  }
+  return false;
 }
 
 void PartitionStore::Capture(char db, std::string_view key,

@@ -37,6 +37,18 @@
 
 namespace segd {
 
+// Meta keys that are not state but the store's identity and position:
+// never captured in the changelog (a restored store takes them from the
+// committed marker and offset), written by the partition (daemon/).
+namespace meta_key {
+inline constexpr char kSchemaVersion[] = "schema_version";
+inline constexpr char kStoreId[] = "store_id";
+inline constexpr char kInputOffset[] = "input_offset";  // next input offset to read
+inline constexpr char kLastSeq[] = "last_seq";          // last outbox sequence given out
+inline constexpr char kChangelogBase[] = "changelog_base";
+inline constexpr char kChangelogSeed[] = "changelog_seed";
+}  // namespace meta_key
+
 class PartitionStore {
  public:
   static constexpr uint32_t kSchemaVersion = 2;

@@ -7,9 +7,6 @@
 
 namespace segd {
 
-namespace {
-}  // namespace
-
 std::string ChangelogBase::Encode() const {
   return fmt::format("{} {} {}", offset, seq, as_of_ms);
 }

@@ -19,7 +19,6 @@ namespace segd {
 
 namespace {
 
-
 std::string NewStoreId() {
   std::random_device rd;
   std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd());

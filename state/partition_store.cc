@@ -171,8 +171,7 @@ Status PartitionStore::Begin() {
   return Status::Ok();
 }
 
-// Meta keys that are not state: the store's identity and its position
-// come from the committed marker and offset when a store is restored.
+// The meta keys of meta_key (partition_store.h), which are not state.
 static bool UncapturedMeta(std::string_view key) {
   using namespace meta_key;
   for (const char* k :

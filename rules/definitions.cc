@@ -305,10 +305,11 @@ void RemapState(const RuleSet& rules, const ParsedLayout& layout, UserState* sta
         }
       }
       auto remap_series = [&](const BucketSeries& a, BucketSeries* b) {
-        std::vector<int64_t> sums(spec.sum_props.size());
         for (size_t i = 0; i < a.size(); ++i) {
-          for (size_t k = 0; k < sums.size(); ++k) sums[k] = src[k] >= 0 ? a.sum(i, src[k]) : 0;
-          b->Append(a.unit(i), a.count(i), sums.data());
+          int64_t* sums = b->Append(a.unit(i), a.count(i));
+          for (size_t k = 0; k < src.size(); ++k) {
+            if (src[k] >= 0) sums[k] = a.sum(i, src[k]);
+          }
         }
       };
       remap_series(from.days, &to.days);

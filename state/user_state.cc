@@ -5,20 +5,32 @@
 namespace segd {
 
 size_t BucketSeries::LowerBound(int64_t u) const {
-  return static_cast<size_t>(std::lower_bound(units_.begin(), units_.end(), u) - units_.begin());
+  const size_t w = stride();
+  size_t lo = 0, hi = n_;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (rows_[mid * w] < u) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
 }
 
 void BucketSeries::Add(int64_t unit, const int64_t* sums) {
+  const size_t w = stride();
   size_t i = LowerBound(unit);
-  if (i == units_.size() || units_[i] != unit) {
-    units_.insert(units_.begin() + static_cast<ptrdiff_t>(i), unit);
-    counts_.insert(counts_.begin() + static_cast<ptrdiff_t>(i), 0);
-    sums_.insert(sums_.begin() + static_cast<ptrdiff_t>(i * nsums_), nsums_, 0);
+  if (i == n_ || rows_[i * w] != unit) {
+    rows_.insert(rows_.begin() + static_cast<ptrdiff_t>(i * w), w, 0);
+    rows_[i * w] = unit;
+    ++n_;
   }
-  ++counts_[i];
+  int64_t* row = rows_.data() + i * w;
+  row[1] = static_cast<uint32_t>(row[1] + 1);  // a count is 32 bits
   for (int k = 0; k < nsums_; ++k) {
     // Saturating, as the all-time sums are (SaturatingAdd in rules/).
-    int64_t& sum = sums_[i * nsums_ + k];
+    int64_t& sum = row[2 + k];
     if (__builtin_add_overflow(sum, sums[k], &sum)) {
       sum = sums[k] > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
     }

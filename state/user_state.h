@@ -8,6 +8,7 @@
 // property value (SEMANTICS.md §3).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -22,54 +23,54 @@ namespace segd {
 inline constexpr int64_t kNever = std::numeric_limits<int64_t>::min();
 
 // Counts (and sums) per unit, for the units that have at least one event.
+// One vector of rows (unit, count, sums...), so that a series is one
+// block of memory and its header small: a user holds several per feature,
+// most of them empty, and the engine goes through thousands of users a
+// batch.
 class BucketSeries {
  public:
   explicit BucketSeries(int nsums = 0) : nsums_(nsums) {}
 
   int nsums() const { return nsums_; }
-  size_t size() const { return units_.size(); }
-  bool empty() const { return units_.empty(); }
-  int64_t unit(size_t i) const { return units_[i]; }
-  uint32_t count(size_t i) const { return counts_[i]; }
-  int64_t sum(size_t i, int k) const { return sums_[i * nsums_ + k]; }
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  int64_t unit(size_t i) const { return rows_[i * stride()]; }
+  uint32_t count(size_t i) const { return static_cast<uint32_t>(rows_[i * stride() + 1]); }
+  int64_t sum(size_t i, int k) const { return rows_[i * stride() + 2 + static_cast<size_t>(k)]; }
 
   // Adds one event to `unit`; `sums` has nsums() values.
   void Add(int64_t unit, const int64_t* sums);
-  // Appends a whole bucket. REQUIRES: unit > every unit held; count > 0.
-  void Append(int64_t unit, uint32_t count, const int64_t* sums) {
-    units_.push_back(unit);
-    counts_.push_back(count);
-    sums_.insert(sums_.end(), sums, sums + nsums_);
+  // Appends a whole bucket with its sums zero, and returns them to be set.
+  // REQUIRES: unit > every unit held; count > 0.
+  int64_t* Append(int64_t unit, uint32_t count) {
+    rows_.push_back(unit);
+    rows_.push_back(count);
+    rows_.resize(rows_.size() + static_cast<size_t>(nsums_), 0);
+    ++n_;
+    return rows_.data() + rows_.size() - nsums_;
   }
+  void Reserve(size_t n) { rows_.reserve(n * stride()); }
   // Drops units < min_unit, except those `keep` says to keep.
   template <typename Keep>
   void PruneBefore(int64_t min_unit, Keep keep);
   // Index of the first unit >= u.
   size_t LowerBound(int64_t u) const;
 
-  // Raw access for the codec.
-  std::vector<int64_t>& units() { return units_; }
-  std::vector<uint32_t>& counts() { return counts_; }
-  std::vector<int64_t>& sums() { return sums_; }
-  const std::vector<int64_t>& units() const { return units_; }
-  const std::vector<uint32_t>& counts() const { return counts_; }
-  const std::vector<int64_t>& sums() const { return sums_; }
-  void set_nsums(int n) { nsums_ = n; }
-  // Empty, with `nsums` sums per bucket; keeps the vectors' capacity.
+  // Empty, with `nsums` sums per bucket; keeps the vector's capacity.
   void Reset(int nsums) {
     nsums_ = nsums;
-    units_.clear();
-    counts_.clear();
-    sums_.clear();
+    n_ = 0;
+    rows_.clear();
   }
 
   bool operator==(const BucketSeries&) const = default;
 
  private:
-  int nsums_;
-  std::vector<int64_t> units_;  // ascending
-  std::vector<uint32_t> counts_;
-  std::vector<int64_t> sums_;  // units_.size() × nsums_, row-major
+  size_t stride() const { return 2 + static_cast<size_t>(nsums_); }
+
+  int32_t nsums_;
+  uint32_t n_ = 0;              // buckets
+  std::vector<int64_t> rows_;  // n_ rows of unit, count, nsums_ sums; units ascending
 };
 
 // State of one (event, filters) feature.
@@ -147,19 +148,18 @@ void ClearUserState(UserState* s);
 
 template <typename Keep>
 void BucketSeries::PruneBefore(int64_t min_unit, Keep keep) {
+  // Units ascend: most series have nothing before min_unit, and are left
+  // untouched.
+  if (n_ == 0 || rows_[0] >= min_unit) return;
+  const size_t w = stride();
   size_t out = 0;
-  for (size_t i = 0; i < units_.size(); ++i) {
-    if (units_[i] < min_unit && !keep(units_[i])) continue;
-    if (out != i) {
-      units_[out] = units_[i];
-      counts_[out] = counts_[i];
-      for (int k = 0; k < nsums_; ++k) sums_[out * nsums_ + k] = sums_[i * nsums_ + k];
-    }
+  for (size_t i = 0; i < n_; ++i) {
+    if (rows_[i * w] < min_unit && !keep(rows_[i * w])) continue;
+    if (out != i) std::copy_n(rows_.begin() + i * w, w, rows_.begin() + out * w);
     ++out;
   }
-  units_.resize(out);
-  counts_.resize(out);
-  sums_.resize(out * nsums_);
+  n_ = static_cast<uint32_t>(out);
+  rows_.resize(out * w);
 }
 
 }  // namespace segd

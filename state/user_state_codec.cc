@@ -82,8 +82,7 @@ void PutGap(int64_t prev, int64_t x, std::string* out) {
 }
 
 void PutSeries(const BucketSeries& b, std::string* out) {
-  assert(b.nsums() >= 0 && b.counts().size() == b.size() &&
-         b.sums().size() == b.size() * static_cast<size_t>(b.nsums()));
+  assert(b.nsums() >= 0);
   PutVarint(b.size(), out);
   for (size_t i = 0; i < b.size(); ++i) {
     if (i == 0) {
@@ -341,20 +340,15 @@ bool DecodeSeries(Reader& r, BucketSeries* b) {
   // A bucket takes at least a unit, a count and its sums, one byte each.
   if (!r.Count(2 + nsums, &n)) return false;
   if (n == 0) return r.Fail("bucket flag set for no buckets");
-  b->units().reserve(n);
-  b->counts().reserve(n);
-  b->sums().reserve(n * nsums);
+  b->Reserve(n);
   int64_t unit = 0;
   for (size_t i = 0; i < n; ++i) {
     if (!(i == 0 ? r.ZigZag(&unit) : r.Next(unit, &unit))) return false;
     uint32_t count;
     if (!r.U32(&count)) return false;
-    b->units().push_back(unit);
-    b->counts().push_back(count);
+    int64_t* sums = b->Append(unit, count);
     for (size_t k = 0; k < nsums; ++k) {
-      int64_t s;
-      if (!r.ZigZag(&s)) return false;
-      b->sums().push_back(s);
+      if (!r.ZigZag(&sums[k])) return false;
     }
   }
   return true;

@@ -649,13 +649,15 @@ Status PartitionEngine::ForEachUserChunked(const TakeFn& take, const WorkFn& wor
 
 void PartitionEngine::CacheTaken(Taken* group, std::vector<uint32_t>* chunk) {
   for (auto& [id, u] : *group) {
-    std::swap(*CacheSlot(id), u);
+    Loaded* slot = CacheSlot();
+    std::swap(*slot, u);
+    Cache(slot, id);
     chunk->push_back(id);
   }
 }
 
 Status PartitionEngine::WorkChunk(std::vector<uint32_t>* chunk, const WorkFn& work) {
-  for (uint32_t id : *chunk) SEGD_RETURN_IF_ERROR(work(id, cache_.at(id)));
+  for (uint32_t id : *chunk) SEGD_RETURN_IF_ERROR(work(id, cache_.Find(id)));
   chunk->clear();
   return WriteBackCache();
 }

@@ -72,17 +72,17 @@ Status PartitionEngine::WriteBackCache() {
   // In key order: neighbouring users share B-tree pages, so each page is
   // copied and walked to once rather than once per user on it.
   dirty_.clear();
-  for (auto [id, u] : cache_) {
-    if (u->dirty) dirty_.emplace_back(id, u);
+  for (const auto& u : in_use_) {
+    if (u->dirty) dirty_.push_back(u.get());
   }
   std::sort(dirty_.begin(), dirty_.end(),
-            [](const auto& a, const auto& b) { return a.second->user_id < b.second->user_id; });
-  for (auto [id, u] : dirty_) {
+            [](const Loaded* a, const Loaded* b) { return a->user_id < b->user_id; });
+  for (Loaded* u : dirty_) {
     // Compaction must not lose what a pending timer still needs.
     int64_t keep_from = u->rec.timer != kNever && u->rec.timer <= now_ ? u->rec.timer : now_;
     CompactState(*rules_, evaluator_.calendar(), keep_from, &u->rec.state);
     EncodeUserRecord(u->rec, &buf_);
-    SEGD_RETURN_IF_ERROR(store_->PutUser(u->user_id, id, buf_));
+    SEGD_RETURN_IF_ERROR(store_->PutUser(u->user_id, u->id, buf_));
   }
   dirty_.clear();
   ReleaseCache();
@@ -113,8 +113,8 @@ std::vector<std::unique_ptr<PartitionEngine::Loaded>>& PartitionEngine::FreeUser
 }
 
 void PartitionEngine::ReleaseCache() {
-  cache_.clear();
-  ids_.clear();
+  cache_.Clear(in_use_);
+  ids_.Clear(in_use_);
   // At most a full cache's worth stays with the thread; the rest is freed.
   auto& free = FreeUsers();
   for (auto& u : in_use_) {
@@ -124,7 +124,7 @@ void PartitionEngine::ReleaseCache() {
   in_use_.clear();
 }
 
-PartitionEngine::Loaded* PartitionEngine::CacheSlot(uint32_t id) {
+PartitionEngine::Loaded* PartitionEngine::CacheSlot() {
   auto& free = FreeUsers();
   if (free.empty()) {
     in_use_.push_back(std::make_unique<Loaded>());
@@ -132,13 +132,17 @@ PartitionEngine::Loaded* PartitionEngine::CacheSlot(uint32_t id) {
     in_use_.push_back(std::move(free.back()));
     free.pop_back();
   }
-  Loaded* u = in_use_.back().get();
-  cache_.emplace(id, u);
-  return u;
+  return in_use_.back().get();
+}
+
+void PartitionEngine::Cache(Loaded* u, uint32_t id) {
+  u->id = id;
+  cache_.Insert(u);
+  ids_.Insert(u);
 }
 
 Result<PartitionEngine::Loaded*> PartitionEngine::LoadUser(uint32_t id, std::string_view user_id) {
-  if (auto it = cache_.find(id); it != cache_.end()) return it->second;
+  if (Loaded* u = cache_.Find(id)) return u;
   auto stored = store_->GetUser(user_id);
   if (!stored.ok()) return stored.status();
   return LoadStored(id, user_id, *stored);
@@ -151,7 +155,7 @@ Result<PartitionEngine::Loaded*> PartitionEngine::LoadStored(
     return Status::Internal("user " + std::string(user_id) + " has dense id " +
                             std::to_string(stored->id) + ", not " + std::to_string(id));
   }
-  Loaded* u = CacheSlot(id);
+  Loaded* u = CacheSlot();
   u->user_id.assign(user_id);
   u->dirty = false;
   Status decoded = Status::Ok();
@@ -162,12 +166,12 @@ Result<PartitionEngine::Loaded*> PartitionEngine::LoadStored(
   }
   if (!decoded.ok()) {
     // Not cached: the slot goes back to the thread's free users.
-    cache_.erase(id);
     FreeUsers().push_back(std::move(in_use_.back()));
     in_use_.pop_back();
     return decoded;
   }
   ShapeState(*rules_, &u->rec.state);
+  Cache(u, id);
   return u;
 }
 
@@ -323,28 +327,19 @@ void PartitionEngine::AffectedSegments(const Record& record, std::vector<int>* s
 
 Status PartitionEngine::Apply(const Record& record, std::vector<ChangeRecord>* out) {
   SEGD_RETURN_IF_ERROR(BoundCache());
-  // Users touched earlier in the batch are found by id in the cache; the
-  // store knows the others.
-  auto known = ids_.find(record.user_id);
+  // Users met earlier in the batch (by a record or by a timer) are
+  // cached; the store knows the others.
   bool first = false;
-  uint32_t id;
-  Result<Loaded*> u = nullptr;
-  if (known != ids_.end()) {
-    id = known->second;
-    u = LoadUser(id, record.user_id);
-  } else {
+  Loaded* user = ids_.Find(record.user_id);
+  if (user == nullptr) {
     auto stored = store_->GetUser(record.user_id);
     if (!stored.ok()) return stored.status();
     first = !stored->has_value();
-    id = first ? store_->NewUserId() : (*stored)->id;
-    ids_.emplace(record.user_id, id);
-    // Cached already when a timer loaded it (by id, not through ids_).
-    auto cached = first ? cache_.end() : cache_.find(id);
-    u = cached != cache_.end() ? Result<Loaded*>(cached->second)
-                               : LoadStored(id, record.user_id, *stored);
+    auto u = LoadStored(first ? store_->NewUserId() : (*stored)->id, record.user_id, *stored);
+    if (!u.ok()) return u.status();
+    user = *u;
   }
-  if (!u.ok()) return u.status();
-  Loaded* user = *u;
+  uint32_t id = user->id;
   SEGD_RETURN_IF_ERROR(FirePending(id, user, out));
   ApplyRecord(*rules_, evaluator_.calendar(), record, now_, &user->rec.state);
   user->dirty = true;

@@ -15,8 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
+#include <string_view>
 #include <vector>
 
 #include "common/change_record.h"
@@ -25,6 +24,7 @@
 #include "rules/evaluator.h"
 #include "rules/membership.h"
 #include "rules/plan.h"
+#include "rules/pointer_index.h"
 #include "state/partition_store.h"
 #include "state/user_record.h"
 
@@ -113,6 +113,7 @@ class PartitionEngine {
   struct Loaded {
     UserRecord rec;
     std::string user_id;
+    uint32_t id = 0;     // dense id (set when cached)
     bool dirty = false;  // differs from the stored record: written back
   };
 
@@ -125,9 +126,13 @@ class PartitionEngine {
   // has just read. REQUIRES: `id` is not cached.
   Result<Loaded*> LoadStored(uint32_t id, std::string_view user_id,
                                const std::optional<PartitionStore::StoredUser>& stored);
-  // A pool object cached under `id` (which is not cached yet). It still
-  // holds an earlier user, for the caller to overwrite in place.
-  Loaded* CacheSlot(uint32_t id);
+  // A pool object for a user about to be cached, owned by in_use_ but not
+  // indexed yet. It still holds an earlier user, for the caller to
+  // overwrite in place.
+  Loaded* CacheSlot();
+  // Indexes the user of the object CacheSlot gave, under `id` and its
+  // user_id. REQUIRES: neither is cached.
+  void Cache(Loaded* u, uint32_t id);
   Status FirePending(uint32_t id, Loaded* u, std::vector<ChangeRecord>* out);
   Status Fire(uint32_t id, Loaded* u, int64_t at, std::vector<ChangeRecord>* out);
   // Evaluates `segs` at `at`; each flip updates the membership and, unless
@@ -140,7 +145,7 @@ class PartitionEngine {
   // WriteBackCache when the cache is over its bound. Only between users:
   // it invalidates every Loaded*.
   Status BoundCache() {
-    return cache_.size() > options_.max_cached_users ? WriteBackCache() : Status::Ok();
+    return in_use_.size() > options_.max_cached_users ? WriteBackCache() : Status::Ok();
   }
   Status LoadDefinitions();
   Status StoreDefinitions();
@@ -192,17 +197,27 @@ class PartitionEngine {
   // once the clock reaches it. Adding a timer lowers it; removing one
   // leaves it a lower bound.
   int64_t first_due_ = INT64_MIN;
-  // This batch's users by dense id; in_use_ owns their Loaded objects.
-  // They come from, and at the write-back go back to, the free users of
-  // the thread (FreeUsers), with their vectors, which the next users loaded
+  // This batch's users, found by dense id (cache_) and by user id (ids_;
+  // a user a timer loaded too); in_use_ owns their Loaded objects. They
+  // come from, and at the write-back go back to, the free users of the
+  // thread (FreeUsers), with their vectors, which the next users loaded
   // reuse (decoding in place): loading a user seldom allocates, and what is
   // kept is bounded per thread, not per partition.
-  std::unordered_map<uint32_t, Loaded*> cache_;
+  struct IdOf {
+    uint32_t operator()(const Loaded& u) const { return u.id; }
+  };
+  struct HashId {  // Fibonacci hashing: dense ids are consecutive
+    size_t operator()(uint32_t id) const { return (id * 0x9E3779B97F4A7C15ULL) >> 29; }
+  };
+  struct NameOf {
+    std::string_view operator()(const Loaded& u) const { return u.user_id; }
+  };
+  PointerIndex<Loaded, uint32_t, IdOf, HashId> cache_;
+  PointerIndex<Loaded, std::string_view, NameOf, std::hash<std::string_view>> ids_;
   std::vector<std::unique_ptr<Loaded>> in_use_;
   static std::vector<std::unique_ptr<Loaded>>& FreeUsers();
   // Empties the cache, its objects back to the thread's free users.
   void ReleaseCache();
-  std::unordered_map<std::string, uint32_t> ids_;  // user id → dense id, this batch
   // Scratch for Evaluate: a segment's membership bit is valid when its
   // stamp equals stamp_.
   std::vector<uint8_t> member_bits_;
@@ -210,7 +225,7 @@ class PartitionEngine {
   uint32_t stamp_ = 0;
   std::vector<int> due_;  // scratch for Fire
   std::vector<int> segs_;  // scratch for Apply
-  std::vector<std::pair<uint32_t, Loaded*>> dirty_;  // scratch for WriteBackCache
+  std::vector<Loaded*> dirty_;  // scratch for WriteBackCache
   std::string buf_;
 };
 

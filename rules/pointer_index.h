@@ -4,8 +4,7 @@
 // allocation per user, and one probe sequence in one array, where a
 // node-based map allocates a node per user and chases it.
 //
-// Objects are added one at a time and taken out all at once (Clear), or
-// the last one added alone (EraseLast).
+// Objects are added one at a time and taken out all at once (Clear).
 #pragma once
 
 #include <algorithm>
@@ -33,12 +32,6 @@ class PointerIndex {
     if ((size_ + 1) * 2 > slots_.size()) Grow();
     Place(t);
     ++size_;
-  }
-
-  // Takes out `t`, the object inserted last.
-  void EraseLast(T* t) {
-    slots_[SlotOf(t)] = nullptr;
-    --size_;
   }
 
   // Takes out every object; `all` holds them (and may hold others).

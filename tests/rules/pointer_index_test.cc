@@ -1,8 +1,8 @@
 // The engine's index of its batch's users: every object inserted is found
-// by its key, across growth and after the last one is taken out again; and
-// Clear (both of its ways: slot by slot when few are held, the whole array
-// when many are) leaves nothing behind, though it empties the slots of a
-// probe sequence before looking for the later ones.
+// by its key, across growth; and Clear (both of its ways: slot by slot
+// when few are held, the whole array when many are) leaves nothing behind,
+// though it empties the slots of a probe sequence before looking for the
+// later ones.
 #include "rules/pointer_index.h"
 
 #include <gtest/gtest.h>
@@ -45,16 +45,6 @@ TEST(PointerIndexTest, FindsEveryObjectAcrossGrowth) {
   EXPECT_EQ(index.size(), 300u);
   for (auto& i : items) EXPECT_EQ(index.Find(i->key), i.get()) << i->key;
   EXPECT_EQ(index.Find("k-absent"), nullptr);
-}
-
-TEST(PointerIndexTest, TheLastObjectTakenOutLeavesTheOthers) {
-  Index index;
-  auto items = Items(0, 40);
-  for (auto& i : items) index.Insert(i.get());
-  index.EraseLast(items.back().get());
-  EXPECT_EQ(index.size(), 39u);
-  EXPECT_EQ(index.Find(items.back()->key), nullptr);
-  for (size_t i = 0; i + 1 < items.size(); ++i) EXPECT_EQ(index.Find(items[i]->key), items[i].get());
 }
 
 TEST(PointerIndexTest, ClearEmptiesItBothWaysAndItFillsAgain) {

@@ -27,7 +27,8 @@ struct BadHash {
 };
 using Index = PointerIndex<Item, std::string_view, KeyOf, BadHash>;
 
-// Keys of three lengths, or (`one_hash`) of one: a single probe sequence.
+// Keys of five lengths, so of three hashes; or (`one_hash`) of one length,
+// so one probe sequence.
 std::vector<std::unique_ptr<Item>> Items(int from, int n, bool one_hash = false) {
   std::vector<std::unique_ptr<Item>> v;
   for (int i = from; i < from + n; ++i) {
